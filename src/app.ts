@@ -1,0 +1,87 @@
+/**
+ * Builds the Hono app: request ids first, then the routes (each with its own auth and body
+ * middleware, see routes/route.ts), then the single error path — onError and notFound render
+ * every failure as problem+json — and the OpenAPI document generated from the zod schemas.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { HTTPException } from "hono/http-exception";
+import { AppError, problemResponse, validationError, type ErrorCode } from "./errors.js";
+import { requestId } from "./middleware/request-id.js";
+import { health } from "./routes/health.js";
+import { tenants } from "./routes/tenants.js";
+import type { AppEnv } from "./context.js";
+
+const HTTP_CODES: Record<number, ErrorCode> = {
+  400: "BAD_JSON",
+  401: "INVALID_API_KEY",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+};
+
+export function buildApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    // One zod hook for every route: validation failures become the same problem body as all errors.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target === "json" ? "body" : result.target);
+    },
+  });
+
+  app.use("*", requestId);
+  app.route("/", health);
+  app.route("/", tenants);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "edgebus",
+      version: "0.1.0",
+      description: "Durable ordered events, signed webhooks, work queues and event-driven caching on Cloudflare Workers.",
+    },
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "edgebus API" }));
+
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const methods = allowed(new URL(c.req.url).pathname);
+    if (methods.length > 0) {
+      return problemResponse(
+        c,
+        new AppError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${methods.join(", ")}.`, undefined, {
+          allow: methods.join(", "),
+        }),
+      );
+    }
+    return problemResponse(c, new AppError("ROUTE_NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}.`));
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) return problemResponse(c, err);
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = HTTP_CODES[err.status] ?? "VALIDATION_FAILED";
+      return problemResponse(c, new AppError(code, err.message || "Bad request."));
+    }
+    console.error(
+      JSON.stringify({ level: "error", requestId: c.get("requestId"), message: String(err), stack: (err as Error).stack }),
+    );
+    return problemResponse(c, new AppError("INTERNAL", "An unexpected error occurred; quote the request id when reporting it."));
+  });
+  return app;
+}
+
+/** For 405: which methods some route accepts for a path (computed once from the route table). */
+function allowedMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
+  let table: Array<{ re: RegExp; method: string }> | undefined;
+  return (path) => {
+    table ??= app.routes
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({
+        method: r.method,
+        re: new RegExp(`^${r.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+")}/?$`),
+      }));
+    return [...new Set(table.filter((r) => r.re.test(path)).map((r) => r.method))];
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Typed access to vars and the limits of DESIGN §6. Every limit is a named constant here, so the
+ * routes, the schemas and the README all read the same number.
+ */
+export const LIMITS = {
+  requestBodyBytes: 256 * 1024,
+  eventBytes: 100 * 1024,
+  typeChars: 128,
+  routingKeyChars: 256,
+  partitionKeyChars: 256,
+  invalidationKeys: 100,
+  patternsPerSubscription: 50,
+  subscriptionsPerTenant: 1000,
+  batchEvents: 100,
+  partitionPageMax: 1000,
+  partitionPageDefault: 100,
+  retryMaxAttempts: { min: 1, max: 100 },
+  retryTimeoutMs: { min: 1000, max: 30_000 },
+  secretChars: { min: 16, max: 256 },
+} as const;
+
+/** Partitions used for events published without a partition key (`_shard-<n>`). */
+export const AUTO_SHARDS = 16;
+
+/** How long a resolved API key stays cached in the isolate: a revoked key works at most this long. */
+export const KEY_CACHE_MS = 30_000;
+
+/** How long the isolate caches a tenant's subscription list (DESIGN §2: at most 2 s). */
+export const SUBSCRIPTION_CACHE_MS = 2_000;
+
+export const DEV = {
+  adminToken: "dev-admin-token",
+  tenantId: "dev",
+  apiKey: "dev-api-key",
+} as const;
+
+export interface Settings {
+  production: boolean;
+  allowPrivateTargets: boolean;
+  retentionMs: number;
+  leaseMs: number;
+}
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** Reads the vars once per call site; cheap (no validation round trips, just parsing strings). */
+export function settings(env: Env): Settings {
+  const production = env.ENVIRONMENT === "production";
+  return {
+    production,
+    allowPrivateTargets: !production && env.ALLOW_PRIVATE_TARGETS === "true",
+    retentionMs: positive(env.RETENTION_DAYS, 7) * 86_400_000,
+    leaseMs: positive(env.DELIVERY_LEASE_SECONDS, 30) * 1000,
+  };
+}

@@ -1,0 +1,35 @@
+/** Identifiers: prefixed, random, URL-safe; and the validation rule for client-supplied ids. */
+
+const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** `<prefix>_<20 base36 chars>` (~103 bits of randomness). */
+export function newId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  let s = "";
+  for (const b of bytes) s += ALPHABET[b % 36];
+  return `${prefix}_${s}`;
+}
+
+/** Client-supplied ids (event ids, task ids, partition keys): printable, no slashes or spaces. */
+export const CLIENT_ID = /^[A-Za-z0-9._:~@-]{1,256}$/;
+
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let s = "";
+  for (const b of view) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+export async function sha256Hex(text: string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** FNV-1a, for stable sharding of ids (not for security). */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * Tenant Durable Object (one per tenant): the tenant's API keys (SHA-256 hashes only) and its
+ * configuration — subscriptions/webhooks and workers. Strongly consistent; the worker isolate
+ * caches what it reads from here for a short, documented time.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { migrate } from "./schema.js";
+import { newId, sha256Hex } from "../domain/ids.js";
+import { keyHint, newApiKey } from "../domain/keys.js";
+import { SubscriptionStore } from "./tenant-subscriptions.js";
+
+const MIGRATIONS = [
+  `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,
+  `CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
+     name TEXT, created_at TEXT NOT NULL, revoked_at TEXT)`,
+  ...SubscriptionStore.MIGRATIONS,
+];
+
+export interface ApiKeyInfo {
+  keyId: string;
+  name: string | null;
+  hint: string;
+  createdAt: string;
+}
+
+export class Tenant extends DurableObject<Env> {
+  private readonly subscriptions: SubscriptionStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => migrate(sql, MIGRATIONS));
+    this.subscriptions = new SubscriptionStore(sql);
+  }
+
+  /** Creates the tenant record (idempotent) and its first key. */
+  async createTenant(tenantId: string, name: string): Promise<{ apiKey: string; keyId: string }> {
+    const sql = this.ctx.storage.sql;
+    if (sql.exec("SELECT 1 FROM tenant").toArray().length === 0) {
+      sql.exec("INSERT INTO tenant (name, created_at) VALUES (?, ?)", name, new Date().toISOString());
+    }
+    const { apiKey, keyId } = await this.createKey(tenantId, "default");
+    return { apiKey, keyId };
+  }
+
+  async createKey(tenantId: string, name: string | null): Promise<ApiKeyInfo & { apiKey: string }> {
+    const apiKey = newApiKey(tenantId);
+    const info: ApiKeyInfo = { keyId: newId("key"), name, hint: keyHint(apiKey), createdAt: new Date().toISOString() };
+    this.ctx.storage.sql.exec(
+      "INSERT INTO api_keys (key_id, hash, hint, name, created_at) VALUES (?, ?, ?, ?, ?)",
+      info.keyId,
+      await sha256Hex(apiKey),
+      info.hint,
+      name,
+      info.createdAt,
+    );
+    return { ...info, apiKey };
+  }
+
+  /** The key id for a key hash that is not revoked, or null. */
+  verifyKey(hash: string): string | null {
+    const row = this.ctx.storage.sql
+      .exec<{ key_id: string }>("SELECT key_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL", hash)
+      .toArray()[0];
+    return row?.key_id ?? null;
+  }
+
+  listKeys(): ApiKeyInfo[] {
+    return this.ctx.storage.sql
+      .exec<{ key_id: string; name: string | null; hint: string; created_at: string }>(
+        "SELECT key_id, name, hint, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
+      )
+      .toArray()
+      .map((r) => ({ keyId: r.key_id, name: r.name, hint: r.hint, createdAt: r.created_at }));
+  }
+
+  revokeKey(keyId: string): boolean {
+    const cursor = this.ctx.storage.sql.exec(
+      "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+      new Date().toISOString(),
+      keyId,
+    );
+    return cursor.rowsWritten > 0;
+  }
+}

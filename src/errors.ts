@@ -1,0 +1,118 @@
+/**
+ * The one error model: every failure is thrown as an AppError with a stable code, and rendered
+ * in exactly one place (app.onError / notFound) as RFC 9457 application/problem+json.
+ */
+import type { Context } from "hono";
+import type { ZodError } from "zod";
+
+/** The closed set of error codes and the HTTP status each one maps to. */
+export const ERROR_STATUS = {
+  BAD_JSON: 400,
+  VALIDATION_FAILED: 400,
+  BAD_ID: 400,
+  MISSING_API_KEY: 401,
+  INVALID_API_KEY: 401,
+  ADMIN_ONLY: 403,
+  TENANT_MISMATCH: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  INVALID_TRANSITION: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNPROCESSABLE: 422,
+  LIMIT_EXCEEDED: 422,
+  TARGET_REFUSED: 400,
+  INTERNAL: 500,
+  UPSTREAM_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+const TITLES: Record<ErrorCode, string> = {
+  BAD_JSON: "Malformed JSON",
+  VALIDATION_FAILED: "Validation failed",
+  BAD_ID: "Bad identifier",
+  MISSING_API_KEY: "Missing API key",
+  INVALID_API_KEY: "Invalid API key",
+  ADMIN_ONLY: "Admin token required",
+  TENANT_MISMATCH: "Tenant mismatch",
+  NOT_FOUND: "Not found",
+  ROUTE_NOT_FOUND: "Route not found",
+  METHOD_NOT_ALLOWED: "Method not allowed",
+  CONFLICT: "Conflict",
+  INVALID_TRANSITION: "Invalid status transition",
+  PAYLOAD_TOO_LARGE: "Payload too large",
+  UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
+  UNPROCESSABLE: "Unprocessable entity",
+  LIMIT_EXCEEDED: "Limit exceeded",
+  TARGET_REFUSED: "Target URL refused",
+  INTERNAL: "Internal error",
+  UPSTREAM_UNAVAILABLE: "Upstream unavailable",
+};
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+    this.name = "AppError";
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  requestId: string;
+  errors?: FieldError[];
+}
+
+export function problemBody(code: ErrorCode, detail: string, requestId: string, errors?: FieldError[]): Problem {
+  return {
+    type: `https://edgebus.dev/problems/${code.toLowerCase().replaceAll("_", "-")}`,
+    title: TITLES[code],
+    status: ERROR_STATUS[code],
+    detail,
+    code,
+    requestId,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+export function problemResponse(c: Context, err: AppError): Response {
+  const requestId = (c.get("requestId") as string | undefined) ?? "unknown";
+  const body = problemBody(err.code, err.message, requestId, err.errors);
+  return new Response(JSON.stringify(body), {
+    status: err.status,
+    headers: { "content-type": "application/problem+json", "x-request-id": requestId, ...err.headers },
+  });
+}
+
+/** Field errors from a zod error, paths written the way a client would (`items.0.quantity`). */
+export function zodFieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((i) => ({
+    path: i.path.map(String).join(".") || "(root)",
+    message: i.message,
+  }));
+}
+
+export function validationError(error: ZodError, where = "body"): AppError {
+  const errors = zodFieldErrors(error);
+  const first = errors[0];
+  const detail = first ? `Invalid ${where}: ${first.path}: ${first.message}` : `Invalid ${where}`;
+  return new AppError("VALIDATION_FAILED", detail, errors);
+}

@@ -1,0 +1,68 @@
+/**
+ * Request bodies: size limit before anything is parsed (413), JSON only (415), parse once with a
+ * clear error for malformed JSON (400). The parsed value is handed to Hono's body cache so the
+ * zod validators of the routes reuse it instead of parsing again.
+ */
+import { createMiddleware } from "hono/factory";
+import { LIMITS } from "../config.js";
+import { AppError } from "../errors.js";
+import type { AppEnv } from "../context.js";
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;.*)?$/i;
+const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
+
+export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
+  if (!WITH_BODY.has(c.req.method)) return next();
+  const declared = Number(c.req.header("content-length") ?? "NaN");
+  if (declared > LIMITS.requestBodyBytes) throw tooLarge();
+  const raw = await readLimited(c.req.raw, LIMITS.requestBodyBytes);
+  const type = c.req.header("content-type");
+  if (raw.length === 0) {
+    // Routes whose body is optional accept an empty body with no content type (DESIGN §3).
+    c.req.bodyCache.json = Promise.resolve(undefined);
+    return next();
+  }
+  if (!type || !JSON_TYPE.test(type.trim())) {
+    throw new AppError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Request bodies must be JSON (Content-Type: application/json); got ${type ? `'${type}'` : "no content type"}.`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(raw));
+  } catch (err) {
+    throw new AppError("BAD_JSON", `The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  c.req.bodyCache.json = Promise.resolve(value);
+  await next();
+});
+
+function tooLarge(): AppError {
+  return new AppError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${LIMITS.requestBodyBytes} bytes.`);
+}
+
+/** Reads the body as bytes, stopping (413) as soon as it passes the limit, whatever Content-Length said. */
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

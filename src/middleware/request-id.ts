@@ -1,0 +1,17 @@
+/**
+ * Request ids: honour a well-formed incoming `X-Request-Id`, otherwise make one; every response
+ * (errors included, see errors.ts) carries it back.
+ */
+import { createMiddleware } from "hono/factory";
+import { newId } from "../domain/ids.js";
+import type { AppEnv } from "../context.js";
+
+const WELL_FORMED = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const requestId = createMiddleware<AppEnv>(async (c, next) => {
+  const incoming = c.req.header("x-request-id");
+  const id = incoming && WELL_FORMED.test(incoming) ? incoming : newId("req");
+  c.set("requestId", id);
+  await next();
+  c.res.headers.set("x-request-id", id);
+});

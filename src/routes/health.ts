@@ -1,0 +1,16 @@
+/** Liveness: no auth, no storage — the benchmark's baseline. */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
+
+const HealthSchema = z.object({ status: z.literal("ok"), environment: z.string() }).openapi("Health");
+
+export const health = new OpenAPIHono<AppEnv>().openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    tags: ["system"],
+    summary: "Liveness check",
+    responses: { 200: { description: "Up", content: { "application/json": { schema: HealthSchema } } } },
+  }),
+  (c) => c.json({ status: "ok" as const, environment: c.env.ENVIRONMENT }, 200),
+);

@@ -1,0 +1,58 @@
+/** Schemas shared by several boundaries: problem bodies, ids, retry policy. */
+import { z } from "@hono/zod-openapi";
+import { LIMITS } from "../config.js";
+import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ example: "VALIDATION_FAILED" }),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: "Problem (RFC 9457)", content: { "application/problem+json": { schema: ProblemSchema } } },
+    ]),
+  );
+
+export const RetryPolicySchema = z
+  .object({
+    maxAttempts: z
+      .number()
+      .int()
+      .min(LIMITS.retryMaxAttempts.min)
+      .max(LIMITS.retryMaxAttempts.max)
+      .default(DEFAULT_RETRY_POLICY.maxAttempts),
+    backoffMs: z.number().int().min(100).max(86_400_000).default(DEFAULT_RETRY_POLICY.backoffMs),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(LIMITS.retryTimeoutMs.min)
+      .max(LIMITS.retryTimeoutMs.max)
+      .default(DEFAULT_RETRY_POLICY.timeoutMs),
+  })
+  .openapi("RetryPolicy");
+
+export type RetryPolicyInput = z.infer<typeof RetryPolicySchema>;
+
+export const IdParam = z.object({
+  id: z.string().min(1).max(256).openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+  required,
+  content: { "application/json": { schema } },
+});

@@ -1,0 +1,91 @@
+/** Subscriptions and webhooks (a webhook is a subscription with a URL): bodies and records. */
+import { z } from "@hono/zod-openapi";
+import { LIMITS } from "../config.js";
+import { isValidRoutingPattern, isValidTypePattern } from "../domain/patterns.js";
+import { RetryPolicySchema } from "./common.js";
+
+const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "letters, digits, '.', '_' or '-', at most 100, starting with a letter or digit")
+  .openapi({ example: "inventory-service" });
+
+export const TypePatterns = z
+  .array(z.string().max(LIMITS.typeChars).refine(isValidTypePattern, "not a valid event type pattern (dotted lower-case words, '*' or '#')"))
+  .max(LIMITS.patternsPerSubscription)
+  .openapi({ example: ["order.created", "order.*.changed", "payment.#"] });
+
+export const RoutingPatterns = z
+  .array(z.string().max(LIMITS.routingKeyChars).refine(isValidRoutingPattern, "not a valid routing key pattern (dotted words, '*' or '#')"))
+  .max(LIMITS.patternsPerSubscription)
+  .openapi({ example: ["order.region.us-east.#"] });
+
+export const TargetUrl = z.string().max(2048).openapi({ example: "https://example.com/webhook" });
+
+export const Secret = z.string().openapi({ example: "webhook-secret-123" });
+
+export const CreateSubscriptionSchema = z
+  .object({
+    name: Name,
+    events: TypePatterns.optional(),
+    routingKeys: RoutingPatterns.optional(),
+    url: TargetUrl.optional(),
+    secret: Secret.optional(),
+    retryPolicy: RetryPolicySchema.optional(),
+  })
+  .strict()
+  .openapi("CreateSubscription");
+
+export const UpdateSubscriptionSchema = z
+  .object({
+    name: Name.optional(),
+    events: TypePatterns.optional(),
+    routingKeys: RoutingPatterns.optional(),
+    url: TargetUrl.optional(),
+    retryPolicy: RetryPolicySchema.optional(),
+    status: z.enum(["ACTIVE", "DISABLED"]).optional(),
+    recover: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("UpdateSubscription");
+
+export type CreateSubscription = z.infer<typeof CreateSubscriptionSchema>;
+export type UpdateSubscription = z.infer<typeof UpdateSubscriptionSchema>;
+
+export const SubscriptionStatus = z.enum(["ACTIVE", "DISABLED"]);
+
+export const SubscriptionSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    events: z.array(z.string()),
+    routingKeys: z.array(z.string()),
+    url: z.string().optional(),
+    status: SubscriptionStatus,
+    retryPolicy: RetryPolicySchema.optional(),
+    disabledReason: z.string().optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Subscription");
+
+export type SubscriptionView = z.infer<typeof SubscriptionSchema>;
+
+export interface SigningSecret {
+  secret: string;
+  /** Unix ms after which an old secret no longer signs (rotation grace); absent for the current one. */
+  expiresAt?: number;
+}
+
+/** What the Tenant object stores and the isolate caches: the view plus the signing secrets. */
+export interface SubscriptionRecord extends SubscriptionView {
+  secrets: SigningSecret[];
+}
+
+export const SubscriptionListSchema = z
+  .object({ subscriptions: z.array(SubscriptionSchema) })
+  .openapi("SubscriptionList");
+
+export function toView(record: SubscriptionRecord): SubscriptionView {
+  const { secrets: _secrets, ...view } = record;
+  return view;
+}

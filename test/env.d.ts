@@ -1,0 +1,7 @@
+// Bindings that exist only in tests (vitest.config.ts adds them to the pool's Miniflare).
+declare namespace Cloudflare {
+  interface Env {
+    /** Base URL of the Node receiver started by test/helpers/global-setup.ts. */
+    RECEIVER_URL: string;
+  }
+}
