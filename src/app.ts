@@ -10,6 +10,8 @@ import { AppError, problemResponse, validationError, type ErrorCode } from "./er
 import { requestId } from "./middleware/request-id.js";
 import { health } from "./routes/health.js";
 import { tenants } from "./routes/tenants.js";
+import { events } from "./routes/events.js";
+import { subscriptions } from "./routes/subscriptions.js";
 import type { AppEnv } from "./context.js";
 
 const HTTP_CODES: Record<number, ErrorCode> = {
@@ -32,6 +34,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.use("*", requestId);
   app.route("/", health);
   app.route("/", tenants);
+  app.route("/", events);
+  app.route("/", subscriptions);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -1,4 +1,258 @@
-/** Partition Durable Object (placeholder until the event-bus core lands). */
+/**
+ * Partition Durable Object (one per tenant + partition key): the ordering and fan-out point.
+ * One SQLite transaction dedupes the event id, assigns the next sequence number, appends the
+ * event and writes one outbox row per matching push subscription. The rows are the delivery
+ * state: the consumer reports every attempt back here, and the alarm re-sends any row whose
+ * lease ran out (the queue never took it, or its message was lost), so a 202 means delivered
+ * eventually. The alarm also prunes events past retention that have nothing left to deliver.
+ */
 import { DurableObject } from "cloudflare:workers";
+import { settings } from "../config.js";
+import { newId } from "../domain/ids.js";
+import { migrate } from "./schema.js";
+import { MIGRATIONS, type AttemptOutcome, type DeliveryRow, deliveryView, type BeganAttempt } from "./partition-sql.js";
+import type { DeliveryMessage } from "../schemas/messages.js";
+import type { EventEnvelope, PublishResult, StoredEventText } from "../schemas/event.js";
 
-export class Partition extends DurableObject<Env> {}
+/** What the worker passes for one event: the matching is done in the isolate (DESIGN §2). */
+export interface PublishItem {
+  envelope: EventEnvelope;
+  subscribers: string[];
+  routedTo?: string[];
+  push: Array<{ id: string; name: string }>;
+}
+
+/** A new outbox row waits this long for sendBatch before the alarm treats it as not taken. */
+const HANDOFF_MS = 5_000;
+const SEND_CHUNK = 100;
+
+export class Partition extends DurableObject<Env> {
+  private seq = 0;
+  private alarmAt: number | null = null;
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql, MIGRATIONS);
+      this.seq = Number(this.meta("seq") ?? 0);
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  async publish(tenantId: string, partitionKey: string, items: PublishItem[]): Promise<PublishResult[]> {
+    const now = Date.now();
+    const fresh: DeliveryMessage[] = [];
+    const results = this.ctx.storage.transactionSync(() => {
+      this.setMeta("tenantId", tenantId);
+      this.setMeta("partitionKey", partitionKey);
+      const out = items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
+      this.setMeta("seq", String(this.seq));
+      return out;
+    });
+    if (fresh.length > 0) await this.dispatch(fresh, now);
+    return results;
+  }
+
+  private append(item: PublishItem, now: number, fresh: DeliveryMessage[], tenantId: string, partitionKey: string): PublishResult {
+    const { envelope } = item;
+    const existing = this.sql.exec<{ result: string }>("SELECT result FROM events WHERE id = ?", envelope.id).toArray()[0];
+    if (existing) return { ...(JSON.parse(existing.result) as PublishResult), duplicate: true };
+    const sequence = ++this.seq;
+    const result: PublishResult = {
+      eventId: envelope.id,
+      status: "PUBLISHED",
+      subscribers: item.subscribers,
+      ...(item.routedTo ? { routedTo: item.routedTo } : {}),
+      partitionKey,
+      sequence,
+    };
+    this.sql.exec(
+      "INSERT INTO events (seq, id, body, result, created_at) VALUES (?, ?, ?, ?, ?)",
+      sequence,
+      envelope.id,
+      JSON.stringify(envelope),
+      JSON.stringify(result),
+      now,
+    );
+    for (const sub of item.push) {
+      const deliveryId = newId("dlv");
+      this.sql.exec(
+        `INSERT INTO deliveries (id, event_id, seq, subscription_id, subscription_name, status, attempts,
+           lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?)`,
+        deliveryId,
+        envelope.id,
+        sequence,
+        sub.id,
+        sub.name,
+        now + HANDOFF_MS,
+        now,
+        now,
+      );
+      fresh.push({ kind: "delivery", tenantId, partitionKey, deliveryId, subscriptionId: sub.id, attempt: 1 });
+    }
+    return result;
+  }
+
+  /** Hands rows to the Deliveries queue; a row the queue took gets the full lease. */
+  protected async dispatch(messages: DeliveryMessage[], now: number): Promise<void> {
+    const leaseUntil = now + settings(this.env).leaseMs;
+    for (let i = 0; i < messages.length; i += SEND_CHUNK) {
+      const chunk = messages.slice(i, i + SEND_CHUNK);
+      try {
+        await this.sendToQueue(chunk);
+        const ids = chunk.map((m) => m.deliveryId);
+        this.sql.exec(
+          `UPDATE deliveries SET lease_until = ? WHERE status = 'PENDING' AND id IN (${ids.map(() => "?").join(",")})`,
+          leaseUntil,
+          ...ids,
+        );
+      } catch (err) {
+        console.warn(JSON.stringify({ level: "warn", message: "sendBatch failed; the alarm will re-send", error: String(err) }));
+      }
+    }
+    await this.scheduleAlarm(this.nextLease() ?? leaseUntil);
+  }
+
+  /** The one place that talks to the queue (tests replace it to simulate a failed or lost send). */
+  protected async sendToQueue(messages: DeliveryMessage[]): Promise<void> {
+    await this.env.DELIVERIES.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    const due = this.sql
+      .exec<{ id: string; subscription_id: string; attempts: number }>(
+        "SELECT id, subscription_id, attempts FROM deliveries WHERE status = 'PENDING' AND lease_until <= ? ORDER BY seq LIMIT 1000",
+        now,
+      )
+      .toArray();
+    if (due.length > 0) {
+      const tenantId = this.meta("tenantId") ?? "";
+      const partitionKey = this.meta("partitionKey") ?? "";
+      const messages = due.map<DeliveryMessage>((r) => ({
+        kind: "delivery",
+        tenantId,
+        partitionKey,
+        deliveryId: r.id,
+        subscriptionId: r.subscription_id,
+        attempt: r.attempts + 1,
+      }));
+      await this.dispatch(messages, now);
+    }
+    this.prune(now);
+    const next = this.nextLease() ?? this.nextPrune();
+    if (next !== null) await this.scheduleAlarm(Math.max(next, now + 1000));
+  }
+
+  private prune(now: number): void {
+    const cutoff = now - settings(this.env).retentionMs;
+    this.sql.exec(
+      `DELETE FROM events WHERE created_at < ? AND NOT EXISTS
+         (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'PENDING')`,
+      cutoff,
+    );
+    this.sql.exec("DELETE FROM deliveries WHERE created_at < ? AND status != 'PENDING'", cutoff);
+  }
+
+  private nextLease(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT min(lease_until) AS t FROM deliveries WHERE status = 'PENDING'").one().t;
+  }
+
+  private nextPrune(): number | null {
+    const oldest = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM events").one().t;
+    return oldest === null ? null : oldest + settings(this.env).retentionMs;
+  }
+
+  private async scheduleAlarm(at: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  // --- reading ---
+
+  getEvent(id: string): { event: StoredEventText; deliveries: ReturnType<typeof deliveryView>[] } | null {
+    const row = this.sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE id = ?", id).toArray()[0];
+    if (!row) return null;
+    const deliveries = this.sql
+      .exec<DeliveryRow>("SELECT * FROM deliveries WHERE event_id = ? ORDER BY subscription_name", id)
+      .toArray()
+      .map(deliveryView);
+    return { event: { body: row.body, sequence: row.seq }, deliveries };
+  }
+
+  readLog(after: number, limit: number): StoredEventText[] {
+    return this.sql
+      .exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+      .toArray()
+      .map((r) => ({ body: r.body, sequence: r.seq }));
+  }
+
+  // --- delivery state, reported by the consumer ---
+
+  /**
+   * Marks attempt `attempt` as started and extends the lease past its timeout. Returns null when
+   * the message is stale (the row is settled, or this attempt already started elsewhere).
+   */
+  beginAttempt(deliveryId: string, attempt: number, timeoutMs: number): BeganAttempt | null {
+    const row = this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ?", deliveryId).toArray()[0];
+    if (!row || row.status !== "PENDING" || row.attempts >= attempt) return null;
+    const now = Date.now();
+    this.sql.exec(
+      "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+      attempt,
+      now + timeoutMs + 30_000,
+      now,
+      deliveryId,
+    );
+    const ev = this.sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE id = ?", row.event_id).one();
+    return { event: { body: ev.body, sequence: ev.seq }, attempt, subscriptionId: row.subscription_id };
+  }
+
+  /** Writes an attempt's outcome back to the row: settled, or pending with its next attempt time. */
+  recordAttempt(deliveryId: string, outcome: AttemptOutcome): void {
+    const now = Date.now();
+    const status = outcome.settle ?? "PENDING";
+    const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
+    this.sql.exec(
+      `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
+         WHERE id = ? AND status = 'PENDING'`,
+      status,
+      nextAt,
+      nextAt === null ? now : nextAt + settings(this.env).leaseMs,
+      outcome.error ?? null,
+      now,
+      deliveryId,
+    );
+    this.sql.exec(
+      "INSERT INTO attempts (delivery_id, attempt, status_code, duration_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)",
+      deliveryId,
+      outcome.attempt,
+      outcome.statusCode ?? null,
+      outcome.durationMs,
+      outcome.error ?? null,
+      now,
+    );
+  }
+
+  /** Settles a pending row without an attempt (its subscription was disabled or deleted). */
+  dropDelivery(deliveryId: string, reason: string): void {
+    this.sql.exec(
+      "UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'",
+      reason,
+      Date.now(),
+      deliveryId,
+    );
+  }
+
+  private meta(key: string): string | undefined {
+    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0]?.v;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", key, value);
+  }
+}

@@ -7,7 +7,8 @@ import { DurableObject } from "cloudflare:workers";
 import { migrate } from "./schema.js";
 import { newId, sha256Hex } from "../domain/ids.js";
 import { keyHint, newApiKey } from "../domain/keys.js";
-import { SubscriptionStore } from "./tenant-subscriptions.js";
+import { SubscriptionStore, type StoreResult } from "./tenant-subscriptions.js";
+import type { SubscriptionRecord } from "../schemas/subscription.js";
 
 const MIGRATIONS = [
   `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,
@@ -81,5 +82,32 @@ export class Tenant extends DurableObject<Env> {
       keyId,
     );
     return cursor.rowsWritten > 0;
+  }
+
+  // --- subscriptions (webhooks are subscriptions with a URL) ---
+
+  listSubscriptions(): SubscriptionRecord[] {
+    return this.subscriptions.list();
+  }
+
+  getSubscription(id: string): SubscriptionRecord | null {
+    return this.subscriptions.get(id) ?? null;
+  }
+
+  createSubscription(record: SubscriptionRecord): StoreResult<SubscriptionRecord> {
+    return this.subscriptions.insert(record);
+  }
+
+  /** Applies a partial change atomically (the object runs one call at a time between awaits). */
+  updateSubscription(id: string, patch: Partial<SubscriptionRecord>): StoreResult<SubscriptionRecord> {
+    const current = this.subscriptions.get(id);
+    if (!current) return { ok: false, code: "NOT_FOUND", detail: `No subscription ${id}.` };
+    const next: SubscriptionRecord = { ...current, ...patch, id, updatedAt: new Date().toISOString() };
+    if (next.status === "ACTIVE") delete next.disabledReason;
+    return this.subscriptions.replace(next);
+  }
+
+  deleteSubscription(id: string): boolean {
+    return this.subscriptions.delete(id);
   }
 }

@@ -1,5 +1,11 @@
-/** Queue entry: dispatches a batch to its consumer by queue name. */
-export async function handleQueue(batch: MessageBatch, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  // Consumers are added with their issues; until then a message is left for a retry, never dropped.
-  for (const message of batch.messages) message.retry();
+/** Queue entry: dispatches a batch to its consumer by queue name (production and local share names). */
+import { consumeDeliveries } from "./deliveries.js";
+
+export async function handleQueue(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
+  if (batch.queue.startsWith("edgebus-deliveries") && !batch.queue.endsWith("-dlq")) {
+    await consumeDeliveries(batch, env);
+    return;
+  }
+  // Task queues get their consumer with the work-queue issue; until then nothing is dropped.
+  for (const message of batch.messages) message.retry({ delaySeconds: 60 });
 }

@@ -43,7 +43,6 @@ export const UpdateSubscriptionSchema = z
     url: TargetUrl.optional(),
     retryPolicy: RetryPolicySchema.optional(),
     status: z.enum(["ACTIVE", "DISABLED"]).optional(),
-    recover: z.boolean().optional(),
   })
   .strict()
   .openapi("UpdateSubscription");
@@ -89,3 +88,7 @@ export function toView(record: SubscriptionRecord): SubscriptionView {
   const { secrets: _secrets, ...view } = record;
   return view;
 }
+
+export const SubscriptionCreatedSchema = SubscriptionSchema.extend({
+  secret: z.string().optional().openapi({ description: "Present only when the secret was generated: shown once." }),
+}).openapi("SubscriptionCreated");

@@ -1,0 +1,62 @@
+/** The Partition object's SQL schema and row shapes (private to it and its tests). */
+import type { DeliveryStatus, StoredEventText } from "../schemas/event.js";
+
+export const MIGRATIONS = [
+  "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+  `CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+     result TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+  "CREATE INDEX events_created ON events (created_at)",
+  `CREATE TABLE deliveries (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, seq INTEGER NOT NULL,
+     subscription_id TEXT NOT NULL, subscription_name TEXT NOT NULL, status TEXT NOT NULL,
+     attempts INTEGER NOT NULL, lease_until INTEGER NOT NULL, next_attempt_at INTEGER,
+     last_error TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`,
+  "CREATE INDEX deliveries_pending ON deliveries (status, lease_until)",
+  "CREATE INDEX deliveries_event ON deliveries (event_id)",
+  `CREATE TABLE attempts (delivery_id TEXT NOT NULL, attempt INTEGER NOT NULL, status_code INTEGER,
+     duration_ms INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (delivery_id, attempt))`,
+];
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  seq: number;
+  subscription_id: string;
+  subscription_name: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lease_until: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+export interface AttemptOutcome {
+  attempt: number;
+  statusCode?: number;
+  durationMs: number;
+  error?: string;
+  /** Set when the delivery is settled by this attempt. */
+  settle?: Exclude<DeliveryStatus, "PENDING">;
+  /** Set when another attempt follows after this many seconds. */
+  retryInSeconds?: number;
+}
+
+export interface BeganAttempt {
+  event: StoredEventText;
+  attempt: number;
+  subscriptionId: string;
+}
+
+export function deliveryView(r: DeliveryRow) {
+  return {
+    deliveryId: r.id,
+    subscriptionId: r.subscription_id,
+    subscription: r.subscription_name,
+    status: r.status,
+    attempts: r.attempts,
+    ...(r.next_attempt_at !== null && r.status === "PENDING" ? { nextAttemptAt: new Date(r.next_attempt_at).toISOString() } : {}),
+    ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+  };
+}

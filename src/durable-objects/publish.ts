@@ -1,0 +1,83 @@
+/**
+ * Publishing, shared by the HTTP routes and by objects that publish on their own (orders, endpoint
+ * health): fills the envelope's defaults, matches it against the tenant's cached subscriptions,
+ * groups events by partition, and makes one Partition call per partition touched.
+ */
+import { AUTO_SHARDS, LIMITS } from "../config.js";
+import { AppError } from "../errors.js";
+import { hash32, newId } from "../domain/ids.js";
+import { tenantSubscriptions } from "./subscription-cache.js";
+import type { PublishItem } from "./partition.js";
+import type { EventEnvelope, PublishEvent, PublishResult } from "../schemas/event.js";
+
+export function partitionStub(env: Env, tenantId: string, partitionKey: string) {
+  return env.PARTITION.get(env.PARTITION.idFromName(`${tenantId}/${partitionKey}`));
+}
+
+/** The partition an event goes to: its own key, or `_shard-<n>` from a hash of its id. */
+export function partitionFor(eventId: string, partitionKey?: string): string {
+  return partitionKey ?? `_shard-${hash32(eventId) % AUTO_SHARDS}`;
+}
+
+/** Fills the defaults of DESIGN §3; throws a 403 when the body names another tenant. */
+export function toEnvelope(input: PublishEvent, tenantId: string, now = new Date()): EventEnvelope {
+  if (input.metadata?.tenantId !== undefined && input.metadata.tenantId !== tenantId) {
+    throw new AppError("TENANT_MISMATCH", "metadata.tenantId names another tenant than the API key's.");
+  }
+  const id = input.id ?? newId("evt");
+  const envelope: EventEnvelope = {
+    id,
+    type: input.type,
+    timestamp: input.timestamp ?? now.toISOString(),
+    ...(input.source !== undefined ? { source: input.source } : {}),
+    data: input.data,
+    metadata: {
+      correlationId: input.metadata?.correlationId ?? id,
+      ...(input.metadata?.causationId !== undefined ? { causationId: input.metadata.causationId } : {}),
+      version: input.metadata?.version ?? "1.0",
+      tenantId,
+    },
+    ...(input.routingKey !== undefined ? { routingKey: input.routingKey } : {}),
+    partitionKey: partitionFor(id, input.partitionKey),
+    ...(input.cacheInvalidation ? { cacheInvalidation: input.cacheInvalidation } : {}),
+  };
+  const size = new TextEncoder().encode(JSON.stringify(envelope)).byteLength;
+  if (size > LIMITS.eventBytes) {
+    throw new AppError("PAYLOAD_TOO_LARGE", `An event is limited to ${LIMITS.eventBytes} bytes serialized; this one is ${size}.`);
+  }
+  return envelope;
+}
+
+/** Publishes envelopes (already validated); results come back in input order. */
+export async function publishEnvelopes(env: Env, tenantId: string, envelopes: EventEnvelope[]): Promise<PublishResult[]> {
+  const { index } = await tenantSubscriptions(env, tenantId);
+  const groups = new Map<string, Array<{ at: number; item: PublishItem }>>();
+  envelopes.forEach((envelope, at) => {
+    const matched = index.match(envelope.type, envelope.routingKey);
+    const item: PublishItem = {
+      envelope,
+      subscribers: matched.map((s) => s.name),
+      ...(envelope.routingKey !== undefined
+        ? { routedTo: matched.filter((s) => s.routingKeys.length > 0).map((s) => s.name) }
+        : {}),
+      push: matched.filter((s) => s.url !== undefined).map((s) => ({ id: s.id, name: s.name })),
+    };
+    const group = groups.get(envelope.partitionKey) ?? [];
+    group.push({ at, item });
+    groups.set(envelope.partitionKey, group);
+  });
+  const results: PublishResult[] = new Array(envelopes.length);
+  await Promise.all(
+    [...groups].map(async ([partitionKey, group]) => {
+      const out = await partitionStub(env, tenantId, partitionKey).publish(
+        tenantId,
+        partitionKey,
+        group.map((g) => g.item),
+      );
+      group.forEach((g, i) => {
+        results[g.at] = out[i] as PublishResult;
+      });
+    }),
+  );
+  return results;
+}

@@ -1,0 +1,110 @@
+/**
+ * One signed POST in the webhook wire format (DESIGN §5), used for webhook deliveries and for
+ * task workers alike: target re-checked, signed with every live secret, a hard timeout, redirects
+ * never followed, and the outcome classified (2xx success, 410 disable, anything else retry).
+ */
+import { classifyResponse, type ResponseClass } from "../domain/backoff.js";
+import { buildDeliveryHeaders } from "../domain/signing.js";
+import { checkTarget } from "../domain/targets.js";
+import type { SigningSecret } from "../schemas/subscription.js";
+
+export interface SignedPost {
+  url: string;
+  secrets: readonly SigningSecret[];
+  allowPrivate: boolean;
+  eventId: string;
+  eventType: string;
+  sequence: number;
+  partitionKey: string;
+  attempt: number;
+  rawBody: string;
+  timeoutMs: number;
+  /** Read at most this many bytes of the response body (tasks keep it as their result). */
+  keepResponseBytes?: number;
+}
+
+export interface PostOutcome {
+  class: ResponseClass | "refused";
+  statusCode?: number;
+  durationMs: number;
+  error?: string;
+  retryAfter?: string | null;
+  responseText?: string;
+}
+
+/** Secrets that still sign now, newest first (a rotated secret signs until its grace ends). */
+export function liveSecrets(secrets: readonly SigningSecret[], now = Date.now()): string[] {
+  return secrets.filter((s) => s.expiresAt === undefined || s.expiresAt > now).map((s) => s.secret);
+}
+
+export async function signedPost(p: SignedPost): Promise<PostOutcome> {
+  const target = checkTarget(p.url, { allowPrivate: p.allowPrivate });
+  if (!target.ok) return { class: "refused", durationMs: 0, error: `target refused: ${target.reason}` };
+  const started = Date.now();
+  const headers = await buildDeliveryHeaders({
+    secrets: liveSecrets(p.secrets, started),
+    eventId: p.eventId,
+    eventType: p.eventType,
+    sequence: p.sequence,
+    partitionKey: p.partitionKey,
+    attempt: p.attempt,
+    nowSeconds: Math.floor(started / 1000),
+    rawBody: p.rawBody,
+  });
+  try {
+    const res = await fetch(target.url, {
+      method: "POST",
+      headers,
+      body: p.rawBody,
+      redirect: "manual",
+      signal: AbortSignal.timeout(p.timeoutMs),
+    });
+    const responseText = p.keepResponseBytes ? await readText(res, p.keepResponseBytes) : undefined;
+    if (!p.keepResponseBytes) await res.body?.cancel();
+    const cls = classifyResponse(res.status);
+    return {
+      class: cls,
+      statusCode: res.status,
+      durationMs: Date.now() - started,
+      retryAfter: res.headers.get("retry-after"),
+      ...(cls !== "success" ? { error: `receiver answered ${res.status}` } : {}),
+      ...(responseText !== undefined ? { responseText } : {}),
+    };
+  } catch (err) {
+    const e = err as Error;
+    const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
+    return {
+      class: "retry",
+      durationMs: Date.now() - started,
+      error: timedOut ? `timeout after ${p.timeoutMs} ms` : `network error: ${e.message}`,
+    };
+  }
+}
+
+async function readText(res: Response, limit: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new Error(`response body over ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(concat(chunks, size));
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * Creating and changing subscriptions, shared by /subscriptions and /webhooks (a webhook is a
+ * subscription with a URL): target checks, secrets, defaults, and the Tenant object's answers
+ * turned into errors. Every change drops this isolate's cached subscription list at once.
+ */
+import { settings } from "../config.js";
+import { AppError } from "../errors.js";
+import { newId } from "../domain/ids.js";
+import { generateSecret, isValidClientSecret } from "../domain/signing.js";
+import { checkTarget } from "../domain/targets.js";
+import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
+import { forgetSubscriptions } from "../durable-objects/subscription-cache.js";
+import type { StoreResult } from "../durable-objects/tenant-subscriptions.js";
+import type { CreateSubscription, SubscriptionRecord, UpdateSubscription } from "../schemas/subscription.js";
+
+export const tenantStub = (env: Env, tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));
+
+export function checkUrl(env: Env, url: string): string {
+  const check = checkTarget(url, { allowPrivate: settings(env).allowPrivateTargets });
+  if (!check.ok) throw new AppError("TARGET_REFUSED", `url: ${check.reason}`, [{ path: "url", message: check.reason }]);
+  return check.url.toString();
+}
+
+function clientSecret(secret: string): string {
+  if (!isValidClientSecret(secret)) {
+    throw new AppError("VALIDATION_FAILED", "secret: 16–256 characters (a whsec_ secret must decode to at least 16 bytes).", [
+      { path: "secret", message: "16–256 characters" },
+    ]);
+  }
+  return secret;
+}
+
+function unwrap<T>(result: StoreResult<T>): T {
+  if (result.ok) return result.value;
+  throw new AppError(result.code, result.detail);
+}
+
+export async function createSubscription(
+  env: Env,
+  tenantId: string,
+  input: CreateSubscription,
+): Promise<{ record: SubscriptionRecord; generatedSecret?: string }> {
+  if (input.url === undefined && (input.secret !== undefined || input.retryPolicy !== undefined)) {
+    throw new AppError("VALIDATION_FAILED", "secret and retryPolicy apply only to subscriptions with a url.", [
+      { path: input.secret !== undefined ? "secret" : "retryPolicy", message: "needs url" },
+    ]);
+  }
+  const now = new Date().toISOString();
+  const generatedSecret = input.url !== undefined && input.secret === undefined ? generateSecret() : undefined;
+  const secret = input.secret !== undefined ? clientSecret(input.secret) : generatedSecret;
+  const record: SubscriptionRecord = {
+    id: newId("sub"),
+    name: input.name,
+    events: input.events ?? [],
+    routingKeys: input.routingKeys ?? [],
+    ...(input.url !== undefined
+      ? { url: checkUrl(env, input.url), retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } }
+      : {}),
+    status: "ACTIVE",
+    secrets: secret !== undefined ? [{ secret }] : [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  const created = unwrap(await tenantStub(env, tenantId).createSubscription(record));
+  forgetSubscriptions(tenantId);
+  return { record: created, ...(generatedSecret !== undefined ? { generatedSecret } : {}) };
+}
+
+export async function getSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord> {
+  const record = await tenantStub(env, tenantId).getSubscription(id);
+  if (!record) throw new AppError("NOT_FOUND", `No subscription ${id}.`);
+  return record;
+}
+
+export async function updateSubscription(
+  env: Env,
+  tenantId: string,
+  id: string,
+  input: UpdateSubscription,
+): Promise<{ record: SubscriptionRecord; generatedSecret?: string }> {
+  const patch: Partial<SubscriptionRecord> = {};
+  if (input.name !== undefined) patch.name = input.name;
+  if (input.events !== undefined) patch.events = input.events;
+  if (input.routingKeys !== undefined) patch.routingKeys = input.routingKeys;
+  if (input.status !== undefined) patch.status = input.status;
+  if (input.retryPolicy !== undefined) patch.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy };
+  let generatedSecret: string | undefined;
+  if (input.url !== undefined) {
+    patch.url = checkUrl(env, input.url);
+    const current = await getSubscription(env, tenantId, id);
+    if (current.secrets.length === 0) {
+      generatedSecret = generateSecret();
+      patch.secrets = [{ secret: generatedSecret }];
+    }
+    patch.retryPolicy ??= current.retryPolicy ?? { ...DEFAULT_RETRY_POLICY };
+  }
+  const record = unwrap(await tenantStub(env, tenantId).updateSubscription(id, patch));
+  forgetSubscriptions(tenantId);
+  return { record, ...(generatedSecret !== undefined ? { generatedSecret } : {}) };
+}
+
+export async function deleteSubscription(env: Env, tenantId: string, id: string): Promise<void> {
+  if (!(await tenantStub(env, tenantId).deleteSubscription(id))) throw new AppError("NOT_FOUND", `No subscription ${id}.`);
+  forgetSubscriptions(tenantId);
+}

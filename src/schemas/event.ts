@@ -1,0 +1,131 @@
+/** The event envelope (the seed's schema plus routing/partition/cache fields) and publish results. */
+import { z } from "@hono/zod-openapi";
+import { LIMITS } from "../config.js";
+import { CLIENT_ID } from "../domain/ids.js";
+import { isValidEventType, isValidRoutingKey } from "../domain/patterns.js";
+
+export const EventId = z.string().regex(CLIENT_ID, "1–256 characters of letters, digits and . _ : ~ @ -");
+
+/** Client partition keys; `_`-prefixed names are reserved for the automatic `_shard-<n>` partitions. */
+export const ClientPartitionKey = z
+  .string()
+  .max(LIMITS.partitionKeyChars)
+  .regex(CLIENT_ID, "1–256 characters of letters, digits and . _ : ~ @ -")
+  .refine((k) => !k.startsWith("_"), "partition keys starting with '_' are reserved");
+
+/** Any partition that can be read: a client key or an automatic `_shard-<n>`. */
+export const PartitionName = z
+  .string()
+  .max(LIMITS.partitionKeyChars)
+  .regex(CLIENT_ID)
+  .openapi({ param: { name: "key", in: "path" }, example: "order-456" });
+
+export const PublishEventSchema = z
+  .object({
+    id: EventId.optional().openapi({ example: "evt-12345" }),
+    type: z
+      .string()
+      .max(LIMITS.typeChars)
+      .refine(isValidEventType, "lower-case dotted words, e.g. order.created")
+      .openapi({ example: "order.created" }),
+    timestamp: z.iso.datetime({ offset: true }).optional().openapi({ example: "2024-07-15T14:32:22Z" }),
+    source: z.string().max(256).optional().openapi({ example: "order-service" }),
+    data: z.record(z.string(), z.unknown()).openapi({ example: { orderId: "order-123", total: 99.95 } }),
+    metadata: z
+      .object({
+        correlationId: z.string().max(256).optional(),
+        causationId: z.string().max(256).optional(),
+        version: z.string().max(32).optional(),
+        tenantId: z.string().max(128).optional(),
+      })
+      .optional(),
+    routingKey: z
+      .string()
+      .max(LIMITS.routingKeyChars)
+      .refine(isValidRoutingKey, "dotted words, e.g. order.region.us-east.status.shipped")
+      .optional(),
+    partitionKey: ClientPartitionKey.optional(),
+    cacheInvalidation: z
+      .object({ keys: z.array(z.string().min(1).max(512)).max(LIMITS.invalidationKeys) })
+      .optional(),
+  })
+  .openapi("PublishEvent");
+
+export type PublishEvent = z.infer<typeof PublishEventSchema>;
+
+/** What is stored and delivered: every default filled in. */
+export interface EventEnvelope {
+  id: string;
+  type: string;
+  timestamp: string;
+  source?: string;
+  data: Record<string, unknown>;
+  metadata: { correlationId: string; causationId?: string; version: string; tenantId: string };
+  routingKey?: string;
+  partitionKey: string;
+  cacheInvalidation?: { keys: string[] };
+}
+
+export const PublishResultSchema = z
+  .object({
+    eventId: z.string(),
+    status: z.literal("PUBLISHED"),
+    subscribers: z.array(z.string()),
+    routedTo: z.array(z.string()).optional(),
+    partitionKey: z.string(),
+    sequence: z.number().int(),
+    duplicate: z.boolean().optional(),
+    invalidated: z.array(z.string()).optional(),
+  })
+  .openapi("PublishResult");
+
+export type PublishResult = z.infer<typeof PublishResultSchema>;
+
+export const BatchSchema = z
+  .object({ events: z.array(z.unknown()).min(1).max(LIMITS.batchEvents) })
+  .openapi("PublishBatch");
+
+export const DeliveryStatus = z.enum(["PENDING", "DELIVERED", "FAILED", "DROPPED"]);
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
+
+export const StoredEventSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    timestamp: z.string(),
+    source: z.string().optional(),
+    data: z.record(z.string(), z.unknown()),
+    metadata: z.record(z.string(), z.unknown()),
+    routingKey: z.string().optional(),
+    partitionKey: z.string(),
+    sequence: z.number().int(),
+  })
+  .openapi("StoredEvent");
+
+export const EventDetailSchema = StoredEventSchema.extend({
+  deliveries: z.array(
+    z.object({
+      deliveryId: z.string(),
+      subscriptionId: z.string(),
+      subscription: z.string(),
+      status: DeliveryStatus,
+      attempts: z.number().int(),
+      nextAttemptAt: z.string().optional(),
+      lastError: z.string().optional(),
+    }),
+  ),
+}).openapi("EventDetail");
+
+export const EventPageSchema = z
+  .object({ events: z.array(StoredEventSchema), nextAfter: z.number().int() })
+  .openapi("EventPage");
+
+/** A stored event as it crosses RPC: the envelope as JSON text (parsed by the caller) and its sequence. */
+export interface StoredEventText {
+  body: string;
+  sequence: number;
+}
+
+export function parseStored(e: StoredEventText): EventEnvelope & { sequence: number } {
+  return { ...(JSON.parse(e.body) as EventEnvelope), sequence: e.sequence };
+}

@@ -1,0 +1,117 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { call, json, newTenant } from "../helpers/api.js";
+import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
+import { Partition } from "../../src/durable-objects/partition.js";
+import type { DeliveryMessage } from "../../src/schemas/messages.js";
+
+type SendToQueue = (messages: DeliveryMessage[]) => Promise<void>;
+/** sendToQueue is the Partition's one call to the queue; tests replace it to simulate failures. */
+const sendSpy = () => vi.spyOn(Partition.prototype as unknown as { sendToQueue: SendToQueue }, "sendToQueue");
+
+afterEach(() => vi.restoreAllMocks());
+
+async function setup(retryPolicy?: Record<string, number>) {
+  const tenant = await newTenant();
+  const hook = bucket();
+  const res = await call("/subscriptions", {
+    method: "POST",
+    key: tenant.apiKey,
+    body: { name: "receiver", events: ["order.#"], url: hook.url, ...(retryPolicy ? { retryPolicy } : {}) },
+  });
+  expect(res.status).toBe(201);
+  const sub = await json<{ id: string; secret: string }>(res);
+  return { ...tenant, hook, sub };
+}
+
+async function publish(apiKey: string, partitionKey: string, id = `evt-${Math.random().toString(36).slice(2)}`) {
+  const res = await call("/events", { method: "POST", key: apiKey, body: { id, type: "order.created", data: { orderId: "o-1" }, partitionKey } });
+  expect(res.status).toBe(202);
+  return json<{ eventId: string; sequence: number }>(res);
+}
+
+const partition = (tenantId: string, key: string) => env.PARTITION.get(env.PARTITION.idFromName(`${tenantId}/${key}`));
+
+/** Moves every pending row's lease into the past, as if the lease had run out. */
+async function expireLeases(tenantId: string, key: string) {
+  await runInDurableObject(partition(tenantId, key), (_i, state) => {
+    state.storage.sql.exec("UPDATE deliveries SET lease_until = 0 WHERE status = 'PENDING'");
+  });
+}
+
+async function deliveryStatus(apiKey: string, eventId: string, key: string) {
+  const ev = await json<{ deliveries: Array<{ status: string; attempts: number }> }>(
+    await call(`/events/${eventId}?partitionKey=${key}`, { key: apiKey }),
+  );
+  return ev.deliveries;
+}
+
+describe("delivery through the outbox", () => {
+  it("delivers a signed event that the reference library verifies", async () => {
+    const { apiKey, hook, sub } = await setup();
+    const { eventId, sequence } = await publish(apiKey, "order-456");
+    const [got] = await waitFor(hook.name, 1);
+    if (!got) throw new Error("nothing received");
+    expect(got.headers).toMatchObject({
+      "content-type": "application/json",
+      "x-event-type": "order.created",
+      "x-event-id": eventId,
+      "webhook-id": eventId,
+      "x-event-sequence": String(sequence),
+      "x-partition-key": "order-456",
+      "x-delivery-attempt": "1",
+    });
+    const verified = new Webhook(sub.secret).verify(got.body, got.headers) as { event: Record<string, unknown> };
+    expect(verified.event).toMatchObject({ id: eventId, type: "order.created", partitionKey: "order-456", sequence, data: { orderId: "o-1" } });
+    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "order-456")).toMatchObject([{ status: "DELIVERED", attempts: 1 }]));
+  });
+
+  it("delivers a row whose sendBatch failed, from the alarm", async () => {
+    const { tenantId, apiKey, hook } = await setup();
+    sendSpy().mockRejectedValueOnce(new Error("queue unavailable"));
+    const { eventId } = await publish(apiKey, "p-fail");
+    await sleep(1500);
+    expect(await received(hook.name)).toHaveLength(0);
+    expect(await deliveryStatus(apiKey, eventId, "p-fail")).toMatchObject([{ status: "PENDING", attempts: 0 }]);
+
+    await expireLeases(tenantId, "p-fail");
+    expect(await runDurableObjectAlarm(partition(tenantId, "p-fail"))).toBe(true);
+    const [got] = await waitFor(hook.name, 1);
+    expect(got?.headers["x-event-id"]).toBe(eventId);
+  });
+
+  it("delivers a row whose queue message was lost after sendBatch, once its lease runs out", async () => {
+    const { tenantId, apiKey, hook } = await setup();
+    sendSpy().mockResolvedValueOnce(undefined); // "sent", but the message never arrives
+    const { eventId } = await publish(apiKey, "p-lost");
+    // Within the lease the alarm sends nothing: the message may still be in flight.
+    expect(await runDurableObjectAlarm(partition(tenantId, "p-lost"))).toBe(true);
+    await sleep(1500);
+    expect(await received(hook.name)).toHaveLength(0);
+
+    await expireLeases(tenantId, "p-lost");
+    await runDurableObjectAlarm(partition(tenantId, "p-lost"));
+    const got = await waitFor(hook.name, 1);
+    expect(got.map((r) => r.headers["x-event-id"])).toEqual([eventId]);
+    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "p-lost")).toMatchObject([{ status: "DELIVERED" }]));
+  });
+
+  it("never re-sends a row in backoff, and retries with the same webhook-id", async () => {
+    const { tenantId, apiKey, hook } = await setup({ maxAttempts: 3, backoffMs: 2000, timeoutMs: 5000 });
+    await script(hook.name, { responses: [{ status: 500 }, { status: 200 }] });
+    const { eventId } = await publish(apiKey, "p-backoff");
+    await waitFor(hook.name, 1);
+    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "PENDING", attempts: 1 }]));
+    await runDurableObjectAlarm(partition(tenantId, "p-backoff"));
+    await sleep(500);
+    expect(await received(hook.name)).toHaveLength(1);
+
+    const both = await waitFor(hook.name, 2, 8000);
+    expect(both.map((r) => r.headers["webhook-id"])).toEqual([eventId, eventId]);
+    expect(both.map((r) => r.headers["x-delivery-attempt"])).toEqual(["1", "2"]);
+    expect((both[1]?.at ?? 0) - (both[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "DELIVERED", attempts: 2 }]));
+  });
+});
