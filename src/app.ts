@@ -12,6 +12,11 @@ import { health } from "./routes/health.js";
 import { tenants } from "./routes/tenants.js";
 import { events } from "./routes/events.js";
 import { subscriptions } from "./routes/subscriptions.js";
+import { webhooks } from "./routes/webhooks.js";
+import { tasks } from "./routes/tasks.js";
+import { workers } from "./routes/workers.js";
+import { cache } from "./routes/cache.js";
+import { orders } from "./routes/orders.js";
 import type { AppEnv } from "./context.js";
 
 const HTTP_CODES: Record<number, ErrorCode> = {
@@ -36,6 +41,11 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/", tenants);
   app.route("/", events);
   app.route("/", subscriptions);
+  app.route("/", webhooks);
+  app.route("/", tasks);
+  app.route("/", workers);
+  app.route("/", cache);
+  app.route("/", orders);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

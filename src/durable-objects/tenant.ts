@@ -8,13 +8,16 @@ import { migrate } from "./schema.js";
 import { newId, sha256Hex } from "../domain/ids.js";
 import { keyHint, newApiKey } from "../domain/keys.js";
 import { SubscriptionStore, type StoreResult } from "./tenant-subscriptions.js";
+import { WorkerStore } from "./tenant-workers.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
+import type { WorkerRecord } from "../schemas/worker.js";
 
 const MIGRATIONS = [
   `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,
   `CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
      name TEXT, created_at TEXT NOT NULL, revoked_at TEXT)`,
   ...SubscriptionStore.MIGRATIONS,
+  ...WorkerStore.MIGRATIONS,
 ];
 
 export interface ApiKeyInfo {
@@ -26,12 +29,14 @@ export interface ApiKeyInfo {
 
 export class Tenant extends DurableObject<Env> {
   private readonly subscriptions: SubscriptionStore;
+  private readonly workers: WorkerStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => migrate(sql, MIGRATIONS));
     this.subscriptions = new SubscriptionStore(sql);
+    this.workers = new WorkerStore(sql);
   }
 
   /** Creates the tenant record (idempotent) and its first key. */
@@ -109,5 +114,23 @@ export class Tenant extends DurableObject<Env> {
 
   deleteSubscription(id: string): boolean {
     return this.subscriptions.delete(id);
+  }
+
+  // --- worker endpoints (task receivers) ---
+
+  listWorkers(): WorkerRecord[] {
+    return this.workers.list();
+  }
+
+  getWorker(id: string): WorkerRecord | null {
+    return this.workers.get(id) ?? null;
+  }
+
+  createWorker(record: WorkerRecord): StoreResult<WorkerRecord> {
+    return this.workers.insert(record);
+  }
+
+  deleteWorker(id: string): boolean {
+    return this.workers.delete(id);
   }
 }

@@ -1,0 +1,5 @@
+/** /cache routes (being built; see the issue). */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
+
+export const cache = new OpenAPIHono<AppEnv>();

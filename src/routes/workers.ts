@@ -1,0 +1,5 @@
+/** /workers routes (being built; see the issue). */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
+
+export const workers = new OpenAPIHono<AppEnv>();
