@@ -39,6 +39,7 @@ export interface Settings {
   allowPrivateTargets: boolean;
   retentionMs: number;
   leaseMs: number;
+  disableAfterMs: number;
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -54,5 +55,6 @@ export function settings(env: Env): Settings {
     allowPrivateTargets: !production && env.ALLOW_PRIVATE_TARGETS === "true",
     retentionMs: positive(env.RETENTION_DAYS, 7) * 86_400_000,
     leaseMs: positive(env.DELIVERY_LEASE_SECONDS, 30) * 1000,
+    disableAfterMs: positive(env.ENDPOINT_DISABLE_AFTER_DAYS, 5) * 86_400_000,
   };
 }

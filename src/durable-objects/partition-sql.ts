@@ -14,6 +14,8 @@ export const MIGRATIONS = [
   "CREATE INDEX deliveries_event ON deliveries (event_id)",
   `CREATE TABLE attempts (delivery_id TEXT NOT NULL, attempt INTEGER NOT NULL, status_code INTEGER,
      duration_ms INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (delivery_id, attempt))`,
+  // A redelivery gives the row a fresh attempt budget: attempts before the base do not count.
+  "ALTER TABLE deliveries ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0",
 ];
 
 export interface DeliveryRow {
@@ -29,6 +31,7 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  attempt_base: number;
   [key: string]: SqlStorageValue;
 }
 
@@ -46,6 +49,8 @@ export interface AttemptOutcome {
 export interface BeganAttempt {
   event: StoredEventText;
   attempt: number;
+  /** Attempts up to this number belong to an earlier round (before a redelivery). */
+  attemptBase: number;
   subscriptionId: string;
 }
 

@@ -209,7 +209,7 @@ export class Partition extends DurableObject<Env> {
       deliveryId,
     );
     const ev = this.sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE id = ?", row.event_id).one();
-    return { event: { body: ev.body, sequence: ev.seq }, attempt, subscriptionId: row.subscription_id };
+    return { event: { body: ev.body, sequence: ev.seq }, attempt, attemptBase: row.attempt_base, subscriptionId: row.subscription_id };
   }
 
   /** Writes an attempt's outcome back to the row: settled, or pending with its next attempt time. */
@@ -238,14 +238,33 @@ export class Partition extends DurableObject<Env> {
     );
   }
 
+  /** Puts settled rows back to PENDING with a fresh attempt budget and sends them now. */
+  async redeliver(tenantId: string, partitionKey: string, deliveryIds: string[]): Promise<number> {
+    const now = Date.now();
+    const messages: DeliveryMessage[] = [];
+    for (const id of deliveryIds) {
+      const row = this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ? AND status != 'PENDING'", id).toArray()[0];
+      if (!row) continue;
+      this.sql.exec(
+        "UPDATE deliveries SET status = 'PENDING', attempt_base = attempts, next_attempt_at = NULL, lease_until = ?, updated_at = ? WHERE id = ?",
+        now + HANDOFF_MS,
+        now,
+        id,
+      );
+      messages.push({ kind: "delivery", tenantId, partitionKey, deliveryId: id, subscriptionId: row.subscription_id, attempt: row.attempts + 1 });
+    }
+    if (messages.length > 0) await this.dispatch(messages, now);
+    return messages.length;
+  }
+
   /** Settles a pending row without an attempt (its subscription was disabled or deleted). */
-  dropDelivery(deliveryId: string, reason: string): void {
-    this.sql.exec(
-      "UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'",
-      reason,
-      Date.now(),
-      deliveryId,
-    );
+  dropDelivery(deliveryId: string, reason: string): { eventId: string; sequence: number } | null {
+    const row = this.sql
+      .exec<{ event_id: string; seq: number }>("SELECT event_id, seq FROM deliveries WHERE id = ? AND status = 'PENDING'", deliveryId)
+      .toArray()[0];
+    if (!row) return null;
+    this.sql.exec("UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ?", reason, Date.now(), deliveryId);
+    return { eventId: row.event_id, sequence: row.seq };
   }
 
   private meta(key: string): string | undefined {

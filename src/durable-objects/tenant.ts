@@ -108,7 +108,12 @@ export class Tenant extends DurableObject<Env> {
     const current = this.subscriptions.get(id);
     if (!current) return { ok: false, code: "NOT_FOUND", detail: `No subscription ${id}.` };
     const next: SubscriptionRecord = { ...current, ...patch, id, updatedAt: new Date().toISOString() };
-    if (next.status === "ACTIVE") delete next.disabledReason;
+    if (next.status === "ACTIVE") {
+      delete next.disabledReason;
+      delete next.disabledAt;
+    } else if (current.status === "ACTIVE") {
+      next.disabledAt = new Date().toISOString();
+    }
     return this.subscriptions.replace(next);
   }
 

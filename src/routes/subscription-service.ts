@@ -21,7 +21,7 @@ export function checkUrl(env: Env, url: string): string {
   return check.url.toString();
 }
 
-function clientSecret(secret: string): string {
+export function checkSecret(secret: string): string {
   if (!isValidClientSecret(secret)) {
     throw new AppError("VALIDATION_FAILED", "secret: 16–256 characters (a whsec_ secret must decode to at least 16 bytes).", [
       { path: "secret", message: "16–256 characters" },
@@ -47,7 +47,7 @@ export async function createSubscription(
   }
   const now = new Date().toISOString();
   const generatedSecret = input.url !== undefined && input.secret === undefined ? generateSecret() : undefined;
-  const secret = input.secret !== undefined ? clientSecret(input.secret) : generatedSecret;
+  const secret = input.secret !== undefined ? checkSecret(input.secret) : generatedSecret;
   const record: SubscriptionRecord = {
     id: newId("sub"),
     name: input.name,

@@ -15,75 +15,80 @@ import type { AppEnv } from "../context.js";
 
 const tags = ["subscriptions"];
 
-export const subscriptions = new OpenAPIHono<AppEnv>()
-  .openapi(
-    tenantRoute({
-      method: "post",
-      path: "/subscriptions",
-      tags,
-      summary: "Create a subscription (names are unique per tenant)",
-      request: { body: jsonBody(CreateSubscriptionSchema) },
-      responses: { 201: jsonContent(SubscriptionCreatedSchema, "Created"), ...problemResponses(409, 422) },
-    }),
-    async (c) => {
-      const { record, generatedSecret } = await createSubscription(c.env, c.var.principal.tenantId, c.req.valid("json"));
-      return c.json({ ...toView(record), ...(generatedSecret ? { secret: generatedSecret } : {}) }, 201);
-    },
-  )
-  .openapi(
-    tenantRoute({
-      method: "get",
-      path: "/subscriptions",
-      tags,
-      summary: "List subscriptions",
-      responses: { 200: jsonContent(SubscriptionListSchema, "All of the tenant's subscriptions") },
-    }),
-    async (c) => {
-      const list = await tenantStub(c.env, c.var.principal.tenantId).listSubscriptions();
-      return c.json({ subscriptions: list.map(toView) }, 200);
-    },
-  )
-  .openapi(
-    tenantRoute({
-      method: "get",
-      path: "/subscriptions/{id}",
-      tags,
-      summary: "Get a subscription",
-      request: { params: IdParam },
-      responses: { 200: jsonContent(SubscriptionSchema, "The subscription") },
-    }),
-    async (c) => c.json(toView(await getSubscription(c.env, c.var.principal.tenantId, c.req.valid("param").id)), 200),
-  )
-  .openapi(
-    tenantRoute({
-      method: "patch",
-      path: "/subscriptions/{id}",
-      tags,
-      summary: "Change a subscription (takes effect within 2 s everywhere)",
-      request: { params: IdParam, body: jsonBody(UpdateSubscriptionSchema) },
-      responses: { 200: jsonContent(SubscriptionCreatedSchema, "Updated"), ...problemResponses(409) },
-    }),
-    async (c) => {
-      const { record, generatedSecret } = await updateSubscription(
-        c.env,
-        c.var.principal.tenantId,
-        c.req.valid("param").id,
-        c.req.valid("json"),
-      );
-      return c.json({ ...toView(record), ...(generatedSecret ? { secret: generatedSecret } : {}) }, 200);
-    },
-  )
-  .openapi(
-    tenantRoute({
-      method: "delete",
-      path: "/subscriptions/{id}",
-      tags,
-      summary: "Delete a subscription (pending deliveries to it are dropped)",
-      request: { params: IdParam },
-      responses: { 204: { description: "Deleted" } },
-    }),
-    async (c) => {
-      await deleteSubscription(c.env, c.var.principal.tenantId, c.req.valid("param").id);
-      return c.body(null, 204);
-    },
-  );
+export const subscriptions = new OpenAPIHono<AppEnv>();
+
+subscriptions.openapi(
+  tenantRoute({
+    method: "post",
+    path: "/subscriptions",
+    tags,
+    summary: "Create a subscription (names are unique per tenant)",
+    request: { body: jsonBody(CreateSubscriptionSchema) },
+    responses: { 201: jsonContent(SubscriptionCreatedSchema, "Created"), ...problemResponses(409, 422) },
+  }),
+  async (c) => {
+    const { record, generatedSecret } = await createSubscription(c.env, c.var.principal.tenantId, c.req.valid("json"));
+    return c.json({ ...toView(record), ...(generatedSecret ? { secret: generatedSecret } : {}) }, 201);
+  },
+);
+
+subscriptions.openapi(
+  tenantRoute({
+    method: "get",
+    path: "/subscriptions",
+    tags,
+    summary: "List subscriptions",
+    responses: { 200: jsonContent(SubscriptionListSchema, "All of the tenant's subscriptions") },
+  }),
+  async (c) => {
+    const list = await tenantStub(c.env, c.var.principal.tenantId).listSubscriptions();
+    return c.json({ subscriptions: list.map(toView) }, 200);
+  },
+);
+
+subscriptions.openapi(
+  tenantRoute({
+    method: "get",
+    path: "/subscriptions/{id}",
+    tags,
+    summary: "Get a subscription",
+    request: { params: IdParam },
+    responses: { 200: jsonContent(SubscriptionSchema, "The subscription") },
+  }),
+  async (c) => c.json(toView(await getSubscription(c.env, c.var.principal.tenantId, c.req.valid("param").id)), 200),
+);
+
+subscriptions.openapi(
+  tenantRoute({
+    method: "patch",
+    path: "/subscriptions/{id}",
+    tags,
+    summary: "Change a subscription (takes effect within 2 s everywhere)",
+    request: { params: IdParam, body: jsonBody(UpdateSubscriptionSchema) },
+    responses: { 200: jsonContent(SubscriptionCreatedSchema, "Updated"), ...problemResponses(409) },
+  }),
+  async (c) => {
+    const { record, generatedSecret } = await updateSubscription(
+      c.env,
+      c.var.principal.tenantId,
+      c.req.valid("param").id,
+      c.req.valid("json"),
+    );
+    return c.json({ ...toView(record), ...(generatedSecret ? { secret: generatedSecret } : {}) }, 200);
+  },
+);
+
+subscriptions.openapi(
+  tenantRoute({
+    method: "delete",
+    path: "/subscriptions/{id}",
+    tags,
+    summary: "Delete a subscription (pending deliveries to it are dropped)",
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" } },
+  }),
+  async (c) => {
+    await deleteSubscription(c.env, c.var.principal.tenantId, c.req.valid("param").id);
+    return c.body(null, 204);
+  },
+);

@@ -1,5 +1,132 @@
-/** /webhooks routes (being built). */
+/** /webhooks: the seed's registration shape over subscriptions with a URL (one store, one matcher). */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { AppError } from "../errors.js";
+import { newId } from "../domain/ids.js";
+import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
+import { toView, type SubscriptionRecord } from "../schemas/subscription.js";
+import {
+  CreateWebhookSchema,
+  UpdateWebhookSchema,
+  WebhookCreatedSchema,
+  WebhookSchema,
+  WebhookUpdatedSchema,
+} from "../schemas/webhook.js";
+import { z } from "@hono/zod-openapi";
+import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "./subscription-service.js";
+import { endpointStub, recoverSince, webhookDeliveries } from "./webhook-deliveries.js";
+import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 
+const tags = ["webhooks"];
+
+export const webhookView = (r: SubscriptionRecord) => ({ webhookId: r.id, ...toView(r) });
+
+/** A webhook is a subscription with a URL; anything else is not found here. */
+export async function getWebhook(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord> {
+  const record = await getSubscription(env, tenantId, id);
+  if (record.url === undefined) throw new AppError("NOT_FOUND", `No webhook ${id} (it is a pull subscription).`);
+  return record;
+}
+
 export const webhooks = new OpenAPIHono<AppEnv>();
+
+webhooks.openapi(
+  tenantRoute({
+    method: "post",
+    path: "/webhooks",
+    tags,
+    summary: "Register a webhook (a subscription with a URL)",
+    description: "Without `secret`, one is generated (`whsec_…`) and returned in this response only.",
+    request: { body: jsonBody(CreateWebhookSchema) },
+    responses: { 201: jsonContent(WebhookCreatedSchema, "Created"), ...problemResponses(409, 422) },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const { record, generatedSecret } = await createSubscription(c.env, c.var.principal.tenantId, {
+      ...input,
+      name: input.name ?? newId("webhook"),
+    });
+    return c.json({ ...webhookView(record), ...(generatedSecret ? { secret: generatedSecret } : {}) }, 201);
+  },
+);
+
+webhooks.openapi(
+  tenantRoute({
+    method: "get",
+    path: "/webhooks",
+    tags,
+    summary: "List webhooks",
+    responses: { 200: jsonContent(z.object({ webhooks: z.array(WebhookSchema) }), "Subscriptions with a URL") },
+  }),
+  async (c) => {
+    const list = await tenantStub(c.env, c.var.principal.tenantId).listSubscriptions();
+    return c.json({ webhooks: list.filter((s) => s.url !== undefined).map(webhookView) }, 200);
+  },
+);
+
+webhooks.openapi(
+  tenantRoute({
+    method: "get",
+    path: "/webhooks/{id}",
+    tags,
+    summary: "Get a webhook",
+    request: { params: IdParam },
+    responses: { 200: jsonContent(WebhookSchema, "The webhook") },
+  }),
+  async (c) => c.json(webhookView(await getWebhook(c.env, c.var.principal.tenantId, c.req.valid("param").id)), 200),
+);
+
+webhooks.openapi(
+  tenantRoute({
+    method: "patch",
+    path: "/webhooks/{id}",
+    tags,
+    summary: "Change a webhook; `status: ACTIVE` with `recover: true` re-sends what failed while it was disabled",
+    request: { params: IdParam, body: jsonBody(UpdateWebhookSchema) },
+    responses: { 200: jsonContent(WebhookUpdatedSchema, "Updated"), ...problemResponses(409) },
+  }),
+  async (c) => {
+    const { tenantId } = c.var.principal;
+    const { id } = c.req.valid("param");
+    const { recover, ...patch } = c.req.valid("json");
+    const before = await getWebhook(c.env, tenantId, id);
+    if (recover && patch.status !== "ACTIVE") {
+      throw new AppError("VALIDATION_FAILED", "recover applies only when setting status ACTIVE.", [{ path: "recover", message: "needs status ACTIVE" }]);
+    }
+    const { record, generatedSecret } = await updateSubscription(c.env, tenantId, id, patch);
+    // What failed while the endpoint was failing: everything since its last successful delivery.
+    const recovered =
+      recover && before.status === "DISABLED"
+        ? await recoverSince(c.env, tenantId, id, (await endpointStub(c.env, tenantId, id).lastSuccessAt()) ?? Date.parse(before.createdAt))
+        : undefined;
+    return c.json(
+      {
+        ...webhookView(record),
+        ...(generatedSecret ? { secret: generatedSecret } : {}),
+        ...(recovered !== undefined ? { recovered } : {}),
+      },
+      200,
+    );
+  },
+);
+
+webhooks.openapi(
+  tenantRoute({
+    method: "delete",
+    path: "/webhooks/{id}",
+    tags,
+    summary: "Delete a webhook (pending deliveries are dropped, its delivery log erased)",
+    request: { params: IdParam },
+    responses: { 204: { description: "Deleted" } },
+  }),
+  async (c) => {
+    const { tenantId } = c.var.principal;
+    const { id } = c.req.valid("param");
+    await getWebhook(c.env, tenantId, id);
+    await deleteSubscription(c.env, tenantId, id);
+    await c.env.ENDPOINT.get(c.env.ENDPOINT.idFromName(`${tenantId}/${id}`)).erase();
+    return c.body(null, 204);
+  },
+);
+
+webhooks.route("/", webhookDeliveries);

@@ -4,7 +4,7 @@ import { LIMITS } from "../config.js";
 import { isValidRoutingPattern, isValidTypePattern } from "../domain/patterns.js";
 import { RetryPolicySchema } from "./common.js";
 
-const Name = z
+export const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "letters, digits, '.', '_' or '-', at most 100, starting with a letter or digit")
   .openapi({ example: "inventory-service" });
@@ -62,6 +62,7 @@ export const SubscriptionSchema = z
     status: SubscriptionStatus,
     retryPolicy: RetryPolicySchema.optional(),
     disabledReason: z.string().optional(),
+    disabledAt: z.string().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
