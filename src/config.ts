@@ -42,7 +42,8 @@ export interface Settings {
   disableAfterMs: number;
 }
 
-function positive(value: string | undefined, fallback: number): number {
+/** A positive number from a var, or the fallback when it is missing or malformed. */
+export function positive(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }

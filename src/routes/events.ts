@@ -4,6 +4,7 @@ import { LIMITS } from "../config.js";
 import { AppError, problemBody, validationError, type Problem } from "../errors.js";
 import { CLIENT_ID } from "../domain/ids.js";
 import { partitionFor, partitionStub, publishEnvelopes, toEnvelope } from "../durable-objects/publish.js";
+import { invalidateKeys } from "../cache/index.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   BatchSchema,
@@ -54,7 +55,10 @@ events.openapi(
     const { tenantId } = c.var.principal;
     const [result] = (await publishEnvelopes(c.env, tenantId, [toEnvelope(input, tenantId)])) as [PublishResult];
     if (result.duplicate) c.header("Idempotent-Replayed", "true");
-    return c.json(result, 202);
+    // Committed first, then invalidated, then the 202; a duplicate repeats no side effect.
+    const keys = input.cacheInvalidation?.keys;
+    const invalidated = keys && !result.duplicate ? await invalidateKeys(c.env, tenantId, keys) : undefined;
+    return c.json({ ...result, ...(invalidated ? { invalidated } : {}) }, 202);
   },
 );
 
@@ -86,9 +90,14 @@ events.openapi(
     });
     if (valid.length > 0) {
       const published = await publishEnvelopes(c.env, tenantId, valid.map((v) => v.envelope));
-      valid.forEach((v, i) => {
-        results[v.at] = published[i] as PublishResult;
-      });
+      await Promise.all(
+        valid.map(async (v, i) => {
+          const result = published[i] as PublishResult;
+          const keys = v.envelope.cacheInvalidation?.keys;
+          const invalidated = keys && !result.duplicate ? await invalidateKeys(c.env, tenantId, keys) : undefined;
+          results[v.at] = { ...result, ...(invalidated ? { invalidated } : {}) };
+        }),
+      );
     }
     return c.json({ results }, 202);
   },

@@ -1,5 +1,92 @@
-/** /orders routes (being built; see the issue). */
+/**
+ * /orders and /customers/:id/orders — the seed's caching example domain (and the catalog routes,
+ * mounted here). POST and PATCH write through to the cache (`X-Cache-Status: UPDATED`) and publish
+ * `order.created` / `order.status.changed` from the Store object; GET /orders/:id is cache-aside.
+ */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
+import { CacheStatusHeader } from "../schemas/cache.js";
+import { CreateOrderSchema, CustomerIdParam, CustomerOrdersSchema, OrderIdParam, OrderSchema, UpdateOrderSchema } from "../schemas/order.js";
+import { catalog } from "./catalog.js";
+import { CUSTOMER_ORDERS_LIMIT, changeOrderStatus, createOrder, customerOrders, getOrder } from "./order-service.js";
+import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 
+const tags = ["orders"];
+const withCacheStatus = <T extends object>(response: T) => ({ ...response, headers: CacheStatusHeader });
+
+const routes = new OpenAPIHono<AppEnv>();
+
+routes.openapi(
+  tenantRoute({
+    method: "post",
+    path: "/orders",
+    tags,
+    summary: "Create an order (write-through; publishes order.created)",
+    description:
+      "The total is computed from catalog prices in integer cents. The order is cached under its id (`X-Cache-Status: UPDATED`), the customer's cached list is invalidated, and `order.created` (partition key = the order id) is published.",
+    request: { body: jsonBody(CreateOrderSchema) },
+    responses: { 201: withCacheStatus(jsonContent(OrderSchema, "Created")), ...problemResponses(409, 422) },
+  }),
+  async (c) => {
+    const order = await createOrder(c.env, c.var.principal.tenantId, c.req.valid("json"));
+    c.header("X-Cache-Status", "UPDATED");
+    return c.json(order, 201);
+  },
+);
+
+routes.openapi(
+  tenantRoute({
+    method: "get",
+    path: "/orders/{id}",
+    tags,
+    summary: "Read an order (cache-aside)",
+    description: "`X-Cache-Status: HIT` when the cached copy has the order's current version, else `MISS` (read from the Store, then cached).",
+    request: { params: OrderIdParam },
+    responses: { 200: withCacheStatus(jsonContent(OrderSchema, "The order")) },
+  }),
+  async (c) => {
+    const { order, cache } = await getOrder(c.env, c.var.principal.tenantId, c.req.valid("param").id);
+    c.header("X-Cache-Status", cache);
+    return c.json(order, 200);
+  },
+);
+
+routes.openapi(
+  tenantRoute({
+    method: "patch",
+    path: "/orders/{id}",
+    tags,
+    summary: "Change an order's status (write-through; publishes order.status.changed)",
+    description:
+      "CREATED → PROCESSING → SHIPPED → DELIVERED (forward moves may skip steps); CANCELLED from CREATED or PROCESSING. Any other move is 409 INVALID_TRANSITION.",
+    request: { params: OrderIdParam, body: jsonBody(UpdateOrderSchema) },
+    responses: { 200: withCacheStatus(jsonContent(OrderSchema, "Updated")), ...problemResponses(409) },
+  }),
+  async (c) => {
+    const order = await changeOrderStatus(c.env, c.var.principal.tenantId, c.req.valid("param").id, c.req.valid("json").status);
+    c.header("X-Cache-Status", "UPDATED");
+    return c.json(order, 200);
+  },
+);
+
+routes.openapi(
+  tenantRoute({
+    method: "get",
+    path: "/customers/{id}/orders",
+    tags,
+    summary: `A customer's newest orders (at most ${CUSTOMER_ORDERS_LIMIT}), cached under customer-orders-<id>`,
+    request: { params: CustomerIdParam },
+    responses: { 200: withCacheStatus(jsonContent(CustomerOrdersSchema, "The orders, newest first")) },
+  }),
+  async (c) => {
+    const customerId = c.req.valid("param").id;
+    const { orders, cache } = await customerOrders(c.env, c.var.principal.tenantId, customerId);
+    c.header("X-Cache-Status", cache);
+    return c.json({ customerId, orders }, 200);
+  },
+);
+
 export const orders = new OpenAPIHono<AppEnv>();
+orders.route("/", catalog);
+orders.route("/", routes);
