@@ -10,7 +10,8 @@ import { DurableObject } from "cloudflare:workers";
 import { settings } from "../config.js";
 import { newId } from "../domain/ids.js";
 import { migrate } from "./schema.js";
-import { MIGRATIONS, type AttemptOutcome, type DeliveryRow, deliveryView, type BeganAttempt } from "./partition-sql.js";
+import { MIGRATIONS, type DeliveryRow, deliveryView } from "./partition-sql.js";
+import { begin, record, type BeginRequest, type BeginResult, type RecordRequest } from "./partition-deliveries.js";
 import type { DeliveryMessage } from "../schemas/messages.js";
 import type { EventEnvelope, PublishResult, StoredEventText } from "../schemas/event.js";
 
@@ -191,51 +192,19 @@ export class Partition extends DurableObject<Env> {
       .map((r) => ({ body: r.body, sequence: r.seq }));
   }
 
-  // --- delivery state, reported by the consumer ---
+  // --- delivery state, reported by the consumer (one call per partition per batch) ---
 
-  /**
-   * Marks attempt `attempt` as started and extends the lease past its timeout. Returns null when
-   * the message is stale (the row is settled, or this attempt already started elsewhere).
-   */
-  beginAttempt(deliveryId: string, attempt: number, timeoutMs: number): BeganAttempt | null {
-    const row = this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ?", deliveryId).toArray()[0];
-    if (!row || row.status !== "PENDING" || row.attempts >= attempt) return null;
+  beginAttempts(requests: BeginRequest[]): BeginResult[] {
     const now = Date.now();
-    this.sql.exec(
-      "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
-      attempt,
-      now + timeoutMs + 30_000,
-      now,
-      deliveryId,
-    );
-    const ev = this.sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE id = ?", row.event_id).one();
-    return { event: { body: ev.body, sequence: ev.seq }, attempt, attemptBase: row.attempt_base, subscriptionId: row.subscription_id };
+    return this.ctx.storage.transactionSync(() => requests.map((r) => begin(this.sql, r, now)));
   }
 
-  /** Writes an attempt's outcome back to the row: settled, or pending with its next attempt time. */
-  recordAttempt(deliveryId: string, outcome: AttemptOutcome): void {
+  recordAttempts(requests: RecordRequest[]): void {
     const now = Date.now();
-    const status = outcome.settle ?? "PENDING";
-    const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
-    this.sql.exec(
-      `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-         WHERE id = ? AND status = 'PENDING'`,
-      status,
-      nextAt,
-      nextAt === null ? now : nextAt + settings(this.env).leaseMs,
-      outcome.error ?? null,
-      now,
-      deliveryId,
-    );
-    this.sql.exec(
-      "INSERT INTO attempts (delivery_id, attempt, status_code, duration_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)",
-      deliveryId,
-      outcome.attempt,
-      outcome.statusCode ?? null,
-      outcome.durationMs,
-      outcome.error ?? null,
-      now,
-    );
+    const { leaseMs } = settings(this.env);
+    this.ctx.storage.transactionSync(() => {
+      for (const r of requests) record(this.sql, r, now, leaseMs);
+    });
   }
 
   /** Puts settled rows back to PENDING with a fresh attempt budget and sends them now. */
@@ -255,16 +224,6 @@ export class Partition extends DurableObject<Env> {
     }
     if (messages.length > 0) await this.dispatch(messages, now);
     return messages.length;
-  }
-
-  /** Settles a pending row without an attempt (its subscription was disabled or deleted). */
-  dropDelivery(deliveryId: string, reason: string): { eventId: string; sequence: number } | null {
-    const row = this.sql
-      .exec<{ event_id: string; seq: number }>("SELECT event_id, seq FROM deliveries WHERE id = ? AND status = 'PENDING'", deliveryId)
-      .toArray()[0];
-    if (!row) return null;
-    this.sql.exec("UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ?", reason, Date.now(), deliveryId);
-    return { eventId: row.event_id, sequence: row.seq };
   }
 
   private meta(key: string): string | undefined {

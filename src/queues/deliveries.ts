@@ -1,20 +1,23 @@
 /**
  * The Deliveries queue consumer. A message is a reference; the Partition object holds the event
- * and the delivery row. Per message: re-check the subscription, mark the attempt started (stale
- * messages stop here), POST it signed, and write the outcome back to the row. A retry is a new
- * message for the next attempt with the backoff as its delay; the row's lease covers a lost one.
- * Messages are acked one by one and run concurrently, at most PER_ENDPOINT at a time per endpoint.
- * Each endpoint's delivery log gets one write per batch with all of its outcomes.
+ * and the delivery row. For a batch: re-check each subscription, begin every attempt with one
+ * call per partition (stale messages stop there), POST them signed — concurrently, at most
+ * PER_ENDPOINT at a time per endpoint — then record every outcome with one call per partition.
+ * A retry is a new message for the next attempt with the backoff as its delay; the row's lease
+ * covers a lost one. Each endpoint's delivery log gets one write per batch. Messages are acked or
+ * retried one by one.
  */
 import { settings } from "../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds } from "../domain/backoff.js";
 import { partitionStub } from "../durable-objects/publish.js";
 import { tenantSubscriptions } from "../durable-objects/subscription-cache.js";
+import { disableWebhook } from "../durable-objects/webhook-admin.js";
 import { parseStored } from "../schemas/event.js";
 import { DeliveryMessageSchema, type DeliveryMessage } from "../schemas/messages.js";
-import { disableWebhook } from "../durable-objects/webhook-admin.js";
 import { signedPost } from "./signed-post.js";
 import type { LogEntry } from "../durable-objects/endpoint.js";
+import type { BeginRequest } from "../durable-objects/partition-deliveries.js";
+import type { AttemptOutcome, BeganAttempt } from "../durable-objects/partition-sql.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
 
 /** Concurrent requests to one endpoint within a batch (others' deliveries never wait on it). */
@@ -22,53 +25,44 @@ const PER_ENDPOINT = 10;
 /** Queues hold a delayed message for at most 12 h; longer backoffs are left to the partition's alarm. */
 const MAX_QUEUE_DELAY_S = 43_200;
 
+interface Item {
+  message: Message;
+  msg: DeliveryMessage;
+  sub?: SubscriptionRecord;
+  began?: BeganAttempt;
+  outcome?: AttemptOutcome;
+  log?: LogEntry;
+  retryIn?: number;
+  disable?: boolean;
+}
+
+const groupBy = <T>(list: T[], key: (t: T) => string) => {
+  const map = new Map<string, T[]>();
+  for (const t of list) map.set(key(t), [...(map.get(key(t)) ?? []), t]);
+  return map;
+};
+
 export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<void> {
-  const groups = new Map<string, Array<{ message: Message; body: DeliveryMessage }>>();
+  const items: Item[] = [];
   for (const message of batch.messages) {
     const parsed = DeliveryMessageSchema.safeParse(message.body);
-    if (!parsed.success) {
+    if (parsed.success) items.push({ message, msg: parsed.data });
+    else {
       console.error(JSON.stringify({ level: "error", message: "malformed delivery message dropped", id: message.id }));
       message.ack();
-      continue;
     }
-    const key = `${parsed.data.tenantId}/${parsed.data.subscriptionId}`;
-    groups.set(key, [...(groups.get(key) ?? []), { message, body: parsed.data }]);
   }
+  const partitions = groupBy(items, (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`);
+  await Promise.all([...partitions.values()].map((group) => begin(env, group)));
+  const started = items.filter((i) => i.began);
+  await Promise.all([...groupBy(started, (i) => i.msg.subscriptionId).values()].map((group) => post(env, group)));
+  await Promise.all([...partitions.values()].map((group) => finish(env, group)));
+  await sendRetries(env, items);
   await Promise.all(
-    [...groups].map(async ([endpoint, items]) => {
-      const entries: LogEntry[] = [];
-      let next = 0;
-      const lane = async () => {
-        while (next < items.length) {
-          const item = items[next++] as (typeof items)[number];
-          await settle(item.message, item.body, env, entries);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(PER_ENDPOINT, items.length) }, lane));
-      if (entries.length > 0) await writeLog(env, endpoint, items[0]?.body as DeliveryMessage, entries);
-    }),
+    [...groupBy(items.filter((i) => i.log), (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`)].map(([endpoint, group]) =>
+      writeLog(env, endpoint, group),
+    ),
   );
-}
-
-async function settle(message: Message, body: DeliveryMessage, env: Env, entries: LogEntry[]): Promise<void> {
-  try {
-    const entry = await deliver(body, env);
-    if (entry) entries.push(entry);
-    message.ack();
-  } catch (err) {
-    // Storage or platform trouble, not the receiver's answer: let the queue try this message again.
-    console.error(JSON.stringify({ level: "error", message: "delivery failed internally", error: String(err) }));
-    message.retry({ delaySeconds: 5 });
-  }
-}
-
-/** The log view is secondary (the Partition rows are the truth): a failed write is logged, not retried. */
-async function writeLog(env: Env, endpoint: string, sample: DeliveryMessage, entries: LogEntry[]): Promise<void> {
-  try {
-    await env.ENDPOINT.get(env.ENDPOINT.idFromName(endpoint)).record(sample.tenantId, sample.subscriptionId, entries);
-  } catch (err) {
-    console.warn(JSON.stringify({ level: "warn", message: "delivery log write failed", endpoint, error: String(err) }));
-  }
 }
 
 async function findSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord | undefined> {
@@ -78,21 +72,53 @@ async function findSubscription(env: Env, tenantId: string, id: string): Promise
   return (await env.TENANT.get(env.TENANT.idFromName(tenantId)).getSubscription(id)) ?? undefined;
 }
 
-export async function deliver(msg: DeliveryMessage, env: Env): Promise<LogEntry | null> {
-  const partition = partitionStub(env, msg.tenantId, msg.partitionKey);
-  const sub = await findSubscription(env, msg.tenantId, msg.subscriptionId);
-  if (!sub?.url || sub.status !== "ACTIVE") {
-    const dropped = await partition.dropDelivery(msg.deliveryId, sub ? "subscription is disabled" : "subscription was deleted");
-    // A disabled webhook's log shows the drop (and `recover` can send it later); a deleted one has no log.
-    if (!dropped || !sub) return null;
-    return { deliveryId: msg.deliveryId, ...dropped, partitionKey: msg.partitionKey, status: "DROPPED" };
+/** One call per partition: begin every attempt, or drop rows whose subscription is gone or disabled. */
+async function begin(env: Env, group: Item[]): Promise<void> {
+  const first = group[0] as Item;
+  try {
+    const requests = await Promise.all(
+      group.map(async (item): Promise<BeginRequest> => {
+        item.sub = await findSubscription(env, item.msg.tenantId, item.msg.subscriptionId);
+        if (!item.sub?.url || item.sub.status !== "ACTIVE") {
+          return { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" };
+        }
+        return { deliveryId: item.msg.deliveryId, attempt: item.msg.attempt, timeoutMs: policyOf(item).timeoutMs };
+      }),
+    );
+    const results = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(requests);
+    group.forEach((item, k) => {
+      const r = results[k];
+      if (r && "began" in r) item.began = r.began;
+      // A disabled webhook's log shows the drop (recover can send it later); a deleted one has no log.
+      else if (r && "dropped" in r && item.sub) {
+        item.log = { deliveryId: item.msg.deliveryId, ...r.dropped, partitionKey: item.msg.partitionKey, status: "DROPPED" };
+      }
+    });
+  } catch (err) {
+    // Storage or platform trouble, not the receiver's answer: the queue tries these messages again.
+    console.error(JSON.stringify({ level: "error", message: "beginning deliveries failed", error: String(err) }));
+    for (const item of group) item.message.retry({ delaySeconds: 5 });
+    group.length = 0;
   }
-  const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
-  const began = await partition.beginAttempt(msg.deliveryId, msg.attempt, policy.timeoutMs);
-  if (!began) return null; // settled already, or this attempt started elsewhere: send nothing
+}
+
+const policyOf = (item: Item) => item.sub?.retryPolicy ?? DEFAULT_RETRY_POLICY;
+
+/** The POSTs to one endpoint, PER_ENDPOINT lanes at a time. */
+async function post(env: Env, group: Item[]): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < group.length) await attempt(env, group[next++] as Item);
+  };
+  await Promise.all(Array.from({ length: Math.min(PER_ENDPOINT, group.length) }, lane));
+}
+
+async function attempt(env: Env, item: Item): Promise<void> {
+  const { began, sub, msg } = item as Required<Pick<Item, "began" | "sub">> & Item;
+  const policy = policyOf(item);
   const { cacheInvalidation: _ci, ...event } = parseStored(began.event);
-  const outcome = await signedPost({
-    url: sub.url,
+  const result = await signedPost({
+    url: sub.url as string,
     secrets: sub.secrets,
     allowPrivate: settings(env).allowPrivateTargets,
     eventId: event.id,
@@ -103,46 +129,83 @@ export async function deliver(msg: DeliveryMessage, env: Env): Promise<LogEntry 
     rawBody: JSON.stringify({ event }),
     timeoutMs: policy.timeoutMs,
   });
-  const attempt = {
+  const base: AttemptOutcome = {
     attempt: msg.attempt,
-    durationMs: outcome.durationMs,
-    ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
-    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    durationMs: result.durationMs,
+    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
+    ...(result.error !== undefined ? { error: result.error } : {}),
   };
-  const entry = (status: LogEntry["status"]): LogEntry => ({
+  if (result.class === "success") item.outcome = { ...base, settle: "DELIVERED" };
+  else if (result.class === "disable") {
+    item.outcome = { ...base, settle: "DROPPED" };
+    item.disable = true;
+  } else if (result.class === "refused" || msg.attempt - began.attemptBase >= policy.maxAttempts) {
+    item.outcome = { ...base, settle: "FAILED" };
+  } else {
+    item.retryIn = nextDelaySeconds({
+      attempt: msg.attempt - began.attemptBase,
+      policy,
+      ...(result.statusCode !== undefined ? { status: result.statusCode } : {}),
+      retryAfter: result.retryAfter ?? null,
+      nowMs: Date.now(),
+    });
+    item.outcome = { ...base, retryInSeconds: item.retryIn };
+  }
+  const { durationMs, statusCode, error } = base;
+  item.log = {
     deliveryId: msg.deliveryId,
     eventId: event.id,
     partitionKey: event.partitionKey,
     sequence: event.sequence,
-    status,
-    attempt: { ...attempt, at: Date.now() },
-  });
-  if (outcome.class === "success") {
-    await partition.recordAttempt(msg.deliveryId, { ...attempt, settle: "DELIVERED" });
-    return entry("DELIVERED");
+    status: item.outcome.settle ?? "PENDING",
+    attempt: { attempt: msg.attempt, durationMs, at: Date.now(), ...(statusCode !== undefined ? { statusCode } : {}), ...(error !== undefined ? { error } : {}) },
+  };
+}
+
+/** One call per partition records every outcome; then each message is acked. */
+async function finish(env: Env, group: Item[]): Promise<void> {
+  const first = group[0];
+  if (!first) return;
+  const done = group.filter((i) => i.outcome);
+  try {
+    if (done.length > 0) {
+      await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).recordAttempts(
+        done.map((i) => ({ deliveryId: i.msg.deliveryId, outcome: i.outcome as AttemptOutcome })),
+      );
+    }
+    for (const item of group) item.message.ack();
+  } catch (err) {
+    // The attempts were begun, so a retried message is stale; the rows' leases bring them back.
+    console.error(JSON.stringify({ level: "error", message: "recording deliveries failed", error: String(err) }));
+    for (const item of group) item.message.ack();
+    for (const item of done) delete item.retryIn;
   }
-  if (outcome.class === "disable") {
-    await partition.recordAttempt(msg.deliveryId, { ...attempt, settle: "DROPPED" });
-    await disableWebhook(env, msg.tenantId, sub.id, "the receiver answered 410 Gone");
-    return entry("DROPPED");
+  for (const item of done.filter((i) => i.disable)) {
+    await disableWebhook(env, item.msg.tenantId, item.msg.subscriptionId, "the receiver answered 410 Gone");
   }
-  if (outcome.class === "refused" || msg.attempt - began.attemptBase >= policy.maxAttempts) {
-    await partition.recordAttempt(msg.deliveryId, { ...attempt, settle: "FAILED" });
-    return entry("FAILED");
+}
+
+/** The next attempts, as one sendBatch; a failed send is covered by the rows' leases. */
+async function sendRetries(env: Env, items: Item[]): Promise<void> {
+  const retries = items.filter((i) => i.retryIn !== undefined && i.retryIn <= MAX_QUEUE_DELAY_S);
+  for (let i = 0; i < retries.length; i += 100) {
+    const chunk = retries.slice(i, i + 100);
+    try {
+      await env.DELIVERIES.sendBatch(
+        chunk.map((r) => ({ body: { ...r.msg, attempt: r.msg.attempt + 1 } satisfies DeliveryMessage, delaySeconds: r.retryIn, contentType: "json" as const })),
+      );
+    } catch (err) {
+      console.warn(JSON.stringify({ level: "warn", message: "sending retries failed; the alarm will re-send", error: String(err) }));
+    }
   }
-  const delay = nextDelaySeconds({
-    attempt: msg.attempt - began.attemptBase,
-    policy,
-    ...(outcome.statusCode !== undefined ? { status: outcome.statusCode } : {}),
-    retryAfter: outcome.retryAfter ?? null,
-    nowMs: Date.now(),
-  });
-  await partition.recordAttempt(msg.deliveryId, { ...attempt, retryInSeconds: delay });
-  if (delay <= MAX_QUEUE_DELAY_S) {
-    await env.DELIVERIES.send({ ...msg, attempt: msg.attempt + 1 } satisfies DeliveryMessage, {
-      delaySeconds: delay,
-      contentType: "json",
-    });
+}
+
+/** The log view is secondary (the Partition rows are the truth): a failed write is logged, not retried. */
+async function writeLog(env: Env, endpoint: string, group: Item[]): Promise<void> {
+  const { tenantId, subscriptionId } = (group[0] as Item).msg;
+  try {
+    await env.ENDPOINT.get(env.ENDPOINT.idFromName(endpoint)).record(tenantId, subscriptionId, group.map((i) => i.log as LogEntry));
+  } catch (err) {
+    console.warn(JSON.stringify({ level: "warn", message: "delivery log write failed", endpoint, error: String(err) }));
   }
-  return entry("PENDING");
 }
