@@ -1,0 +1,101 @@
+/**
+ * The benchmark's receiver: a plain Node HTTP server on 127.0.0.1 that answers every webhook and
+ * task delivery with 200 at once. Paths are `/hook/<bucket>` and `/task/<bucket>`; per bucket it
+ * counts receipts and distinct ids (x-event-id / webhook-id, or the task id), so lost and
+ * duplicated deliveries can be computed. Buckets opened with `{ record: true }` also keep, per
+ * receipt, the receiver's clock and the event's own timestamp (publish→receipt latency).
+ *
+ * It lives in the benchmark's process (not test/helpers/receiver.ts, which is TypeScript and keeps
+ * every body): at hundreds of deliveries a second only counters and small records are kept.
+ */
+import { createServer } from "node:http";
+
+export class Receiver {
+  constructor() {
+    this.buckets = new Map();
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+  }
+
+  async start() {
+    await new Promise((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${this.server.address().port}`;
+    return this.url;
+  }
+
+  /** Creates (or resets) a bucket; returns its URL path for the given kind ("hook" or "task"). */
+  open(bucket, { record = false } = {}) {
+    this.buckets.set(bucket, { received: 0, ids: new Map(), record, samples: [], unparsable: 0 });
+    return bucket;
+  }
+
+  bucket(name) {
+    let b = this.buckets.get(name);
+    if (!b) {
+      b = { received: 0, ids: new Map(), record: false, samples: [], unparsable: 0 };
+      this.buckets.set(name, b);
+    }
+    return b;
+  }
+
+  handle(req, res) {
+    const at = Date.now();
+    const [, , name = "default"] = (req.url ?? "/").split("?")[0].split("/");
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const b = this.bucket(name);
+      b.received += 1;
+      let id = header(req, "x-event-id") ?? header(req, "webhook-id") ?? header(req, "x-task-id");
+      let timestamp;
+      if (b.record || !id) {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          const event = body?.event ?? body?.task ?? body;
+          id ??= event?.id ?? event?.taskId;
+          timestamp = event?.timestamp;
+        } catch {
+          b.unparsable += 1;
+        }
+      }
+      if (id) b.ids.set(id, (b.ids.get(id) ?? 0) + 1);
+      if (b.record) b.samples.push({ at, id, ts: timestamp ? Date.parse(timestamp) : NaN });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"ok":true}');
+    });
+    req.on("error", () => res.destroy());
+  }
+
+  /** Receipts and distinct ids over several buckets. */
+  totals(names) {
+    let received = 0;
+    let distinct = 0;
+    for (const n of names) {
+      const b = this.bucket(n);
+      received += b.received;
+      distinct += b.ids.size;
+    }
+    return { received, distinct, duplicates: received - distinct };
+  }
+
+  /** Waits until `distinct` (or raw receipts, for id-less tasks) reach `expected`, or the deadline. */
+  async waitFor(names, expected, maxMs, { byReceipts = false } = {}) {
+    const start = Date.now();
+    for (;;) {
+      const t = this.totals(names);
+      const have = byReceipts ? t.received : t.distinct;
+      if (have >= expected || Date.now() - start >= maxMs) return { ...t, waitedMs: Date.now() - start, complete: have >= expected };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close() {
+    this.server.closeAllConnections?.();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function header(req, name) {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

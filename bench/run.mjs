@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` — edgebus benchmarks on one machine in one run (see BENCHMARKS.md).
+ *
+ *   node bench/run.mjs [--quick] [--sizes 0,100000,1000000] [--subs 10,1000] [--connections 10]
+ *                      [--duration S] [--warmup S] [--rate N] [--e2e-seconds S] [--drain S] [--settle S]
+ *                      [--only health,publish.none,e2e,partition,subs] [--write-md|--no-write-md]
+ *                      [--keep-state]
+ *
+ * Starts wrangler dev (fresh state, free port) and a receiver, runs every scenario, prints a
+ * progress line per scenario and the tables, writes bench/results/latest.json and (full mode, or
+ * --write-md) the table in BENCHMARKS.md. Exits 1 when the run failed (server did not start, a
+ * scenario errored, the result is malformed) — never because something was slow.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Api } from "./lib/api.mjs";
+import { runE2E } from "./lib/e2e.mjs";
+import { runPartitionGrowth, runSubscriptionGrowth } from "./lib/growth.mjs";
+import { stopLoad } from "./lib/load.mjs";
+import { loadScenarios, runLoadScenario } from "./lib/load-scenarios.mjs";
+import { applyRatios, machineInfo, markdown, targets, updateBenchmarksMd } from "./lib/report.mjs";
+import { Receiver } from "./lib/receiver.mjs";
+import { WranglerDev } from "./lib/server.mjs";
+import { validate } from "./lib/validate.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const RESULT = join(ROOT, "bench", "results", "latest.json");
+
+const MODES = {
+  quick: { connections: 10, warmupSec: 1, durationSec: 2, rate: 50, e2eSec: 3, drainSec: 20, settleSec: 10, duplicateGraceMs: 500, sizes: [0, 2000], subscriptionCounts: [10, 250], watchdogSec: 300 },
+  full: { connections: 10, warmupSec: 3, durationSec: 10, rate: 200, e2eSec: 20, drainSec: 60, settleSec: 240, duplicateGraceMs: 2000, sizes: [0, 100_000, 1_000_000], subscriptionCounts: [10, 1000], watchdogSec: 5400 },
+};
+
+function config() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      sizes: { type: "string" },
+      subs: { type: "string" },
+      connections: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      rate: { type: "string" },
+      "e2e-seconds": { type: "string" },
+      drain: { type: "string" },
+      settle: { type: "string" },
+      only: { type: "string" },
+      "write-md": { type: "boolean" },
+      "no-write-md": { type: "boolean", default: false },
+      "keep-state": { type: "boolean", default: false },
+    },
+  });
+  const mode = values.quick ? "quick" : "full";
+  const cfg = { mode, quick: values.quick, ...MODES[mode] };
+  const list = (s) => s.split(",").map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x >= 0);
+  if (values.sizes) cfg.sizes = list(values.sizes);
+  if (values.subs) cfg.subscriptionCounts = list(values.subs).map((n) => Math.min(1000, Math.max(3, n)));
+  for (const [flag, key] of [["connections", "connections"], ["duration", "durationSec"], ["warmup", "warmupSec"], ["rate", "rate"], ["e2e-seconds", "e2eSec"], ["drain", "drainSec"], ["settle", "settleSec"]]) {
+    if (values[flag] !== undefined) cfg[key] = Number(values[flag]);
+  }
+  cfg.only = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : null;
+  cfg.writeMd = values["no-write-md"] ? false : (values["write-md"] ?? mode === "full");
+  cfg.keepState = values["keep-state"];
+  return cfg;
+}
+
+const t0 = Date.now();
+const clock = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
+const log = {
+  start: (rec, detail) => console.log(`${clock()} ▶ ${rec.title}${detail ? ` — ${detail}` : ""}`),
+  progress: (text) => console.log(`${clock()}   … ${text}`),
+  done: (rec) => {
+    const m = rec.metrics;
+    let text;
+    if (rec.status === "skipped") text = `– ${rec.title}: skipped: ${rec.reason}`;
+    else if (rec.status === "error") text = `✗ ${rec.title}: ERROR ${rec.reason}`;
+    else if (rec.e2e) {
+      const e = rec.e2e;
+      text = `✓ ${rec.title}: ${e.delivered}/${e.expectedDeliveries} delivered, lost ${e.lost}, dup ${e.duplicates}, p50/p95/p99 ${e.latencyP50Ms}/${e.latencyP95Ms}/${e.latencyP99Ms} ms, backlog ${e.backlogGrew ? "grew" : "steady"}`;
+    } else {
+      text = `✓ ${rec.title}: ${m.rps} req/s${rec.perItem ? ` (${m.itemsPerSec} ${rec.perItem}/s)` : ""}, p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms`;
+    }
+    const notes = rec.status === "ok" && rec.notes.length ? ` [${rec.notes.join("; ")}]` : "";
+    console.log(`${clock()} ${text}${notes} (${rec.elapsedSec} s)`);
+  },
+};
+
+let server = null;
+let receiver = null;
+let cleaning = null;
+
+function cleanup() {
+  cleaning ??= (async () => {
+    stopLoad();
+    await Promise.allSettled([server?.stop(), receiver?.close()]);
+  })();
+  return cleaning;
+}
+
+async function bail(code, message) {
+  console.error(message);
+  await cleanup();
+  process.exit(code);
+}
+
+async function main() {
+  const cfg = config();
+  const wanted = (id, group) => !cfg.only || cfg.only.has(id) || cfg.only.has(group);
+  process.once("SIGINT", () => bail(130, "\ninterrupted: stopping wrangler dev and the receiver"));
+  process.once("SIGTERM", () => bail(143, "\nterminated: stopping wrangler dev and the receiver"));
+  process.once("exit", () => server?.killNow());
+  setTimeout(() => bail(1, `watchdog: the run took longer than ${cfg.watchdogSec} s`), cfg.watchdogSec * 1000).unref();
+
+  console.log(`edgebus bench — ${cfg.mode} mode; sizes ${cfg.sizes.join(", ")}; subscriptions ${cfg.subscriptionCounts.join(", ")}`);
+  receiver = new Receiver();
+  await receiver.start();
+  server = new WranglerDev(ROOT, { keepState: cfg.keepState });
+  const url = await server.start();
+  console.log(`${clock()} wrangler dev ready at ${url} (state in ${server.tmp}); receiver at ${receiver.url}`);
+  const ctx = { url, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
+
+  const records = [];
+  for (const s of loadScenarios()) if (s.id === "health" || wanted(s.id, "load")) records.push(await runLoadScenario(ctx, s));
+  if (wanted("e2e", "e2e")) records.push(await runE2E(ctx));
+  if (wanted("partition", "growth")) records.push(...(await runPartitionGrowth(ctx)));
+  if (wanted("subs", "growth")) records.push(...(await runSubscriptionGrowth(ctx)));
+
+  const baselineRps = applyRatios(records);
+  const seeds = records.map((r) => r.extra?.seeding).filter(Boolean);
+  const seeded = seeds.reduce((a, s) => ({ events: a.events + s.events, seconds: a.seconds + s.seconds }), { events: 0, seconds: 0 });
+  const serverLog = server.logSummary();
+  await cleanup();
+
+  const doc = {
+    schemaVersion: 1,
+    mode: cfg.mode,
+    timestamp: new Date().toISOString(),
+    ok: baselineRps !== null && records.every((r) => r.status !== "error"),
+    partial: cfg.only !== null,
+    durationSec: Math.round((Date.now() - t0) / 1000),
+    machine: machineInfo(ROOT),
+    settings: { connections: cfg.connections, durationSec: cfg.durationSec, warmupSec: cfg.warmupSec, rate: cfg.rate, e2eSec: cfg.e2eSec, drainSec: cfg.drainSec, sizes: cfg.sizes, subscriptionCounts: cfg.subscriptionCounts },
+    baselineRps,
+    seeding: seeded.events > 0 ? { events: seeded.events, seconds: Math.round(seeded.seconds * 10) / 10, eventsPerSec: Math.round(seeded.events / seeded.seconds) } : null,
+    scenarios: records,
+    targets: targets(records, cfg),
+    serverLog,
+  };
+  mkdirSync(dirname(RESULT), { recursive: true });
+  writeFileSync(RESULT, `${JSON.stringify(doc, null, 2)}\n`);
+
+  const table = markdown(doc);
+  console.log(`\n${table}\n`);
+  if (serverLog.errorLines > 0) console.log(`server log: ${serverLog.errorLines} error line(s), e.g.\n  ${serverLog.errorSamples.join("\n  ")}\n`);
+
+  // --only runs leave scenarios out on purpose; everything else is still checked.
+  const problems = validate(doc).filter((p) => !doc.partial || !p.endsWith("is missing"));
+  for (const p of problems) console.error(`result invalid: ${p}`);
+  if (problems.length === 0 && cfg.writeMd && !doc.partial) {
+    updateBenchmarksMd(join(ROOT, "BENCHMARKS.md"), table);
+    console.log("BENCHMARKS.md updated between the bench markers");
+  }
+  console.log(`wrote ${RESULT} in ${doc.durationSec} s — ${doc.ok && problems.length === 0 ? "run OK" : "run FAILED"}`);
+  process.exit(doc.ok && problems.length === 0 ? 0 : 1);
+}
+
+main().catch((err) => bail(1, `bench failed: ${err?.stack ?? err}`));
