@@ -6,6 +6,7 @@
 import { createMiddleware } from "hono/factory";
 import { LIMITS } from "../config.js";
 import { AppError } from "../errors.js";
+import { readLimited } from "../domain/streams.js";
 import type { AppEnv } from "../context.js";
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;.*)?$/i;
@@ -15,7 +16,8 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (!WITH_BODY.has(c.req.method)) return next();
   const declared = Number(c.req.header("content-length") ?? "NaN");
   if (declared > LIMITS.requestBodyBytes) throw tooLarge();
-  const raw = await readLimited(c.req.raw, LIMITS.requestBodyBytes);
+  const raw = await readLimited(c.req.raw.body, LIMITS.requestBodyBytes);
+  if (raw === null) throw tooLarge();
   const type = c.req.header("content-type");
   if (raw.length === 0) {
     // Routes whose body is optional accept an empty body with no content type (DESIGN §3).
@@ -40,29 +42,4 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
 
 function tooLarge(): AppError {
   return new AppError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${LIMITS.requestBodyBytes} bytes.`);
-}
-
-/** Reads the body as bytes, stopping (413) as soon as it passes the limit, whatever Content-Length said. */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

@@ -5,6 +5,7 @@
  */
 import { classifyResponse, type ResponseClass } from "../domain/backoff.js";
 import { buildDeliveryHeaders } from "../domain/signing.js";
+import { readLimited } from "../domain/streams.js";
 import { checkTarget } from "../domain/targets.js";
 import type { SigningSecret } from "../schemas/subscription.js";
 
@@ -82,29 +83,7 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
 }
 
 async function readText(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new Error(`response body over ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(concat(chunks, size));
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  const bytes = await readLimited(res.body, limit);
+  if (bytes === null) throw new Error(`response body over ${limit} bytes`);
+  return new TextDecoder().decode(bytes);
 }
