@@ -30,6 +30,7 @@ const SEND_CHUNK = 100;
 export class Partition extends DurableObject<Env> {
   private seq = 0;
   private alarmAt: number | null = null;
+  private named = false;
   private readonly sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -38,6 +39,7 @@ export class Partition extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       this.seq = Number(this.meta("seq") ?? 0);
+      this.named = this.meta("partitionKey") !== undefined;
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -46,8 +48,12 @@ export class Partition extends DurableObject<Env> {
     const now = Date.now();
     const fresh: DeliveryMessage[] = [];
     const results = this.ctx.storage.transactionSync(() => {
-      this.setMeta("tenantId", tenantId);
-      this.setMeta("partitionKey", partitionKey);
+      if (!this.named) {
+        // The alarm needs both to build queue messages; they never change for an object.
+        this.setMeta("tenantId", tenantId);
+        this.setMeta("partitionKey", partitionKey);
+        this.named = true;
+      }
       const out = items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
       this.setMeta("seq", String(this.seq));
       return out;
