@@ -55,18 +55,19 @@ export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Princ
   }
   const tenantId = tenantOfKey(key);
   if (!tenantId) throw new AppError("INVALID_API_KEY", "Unknown API key: it is not an edgebus key.");
-  const hash = await sha256Hex(key);
+  // The isolate cache is keyed by the key itself (memory only, never stored), so a hit costs no
+  // hashing; storage only ever sees the SHA-256.
   const now = Date.now();
-  const hit = cache.get(hash);
+  const hit = cache.get(key);
   if (hit && hit.until > now) return hit.principal;
-  const keyId = await c.env.TENANT.get(c.env.TENANT.idFromName(tenantId)).verifyKey(hash);
+  const keyId = await c.env.TENANT.get(c.env.TENANT.idFromName(tenantId)).verifyKey(await sha256Hex(key));
   if (!keyId) {
-    cache.delete(hash);
+    cache.delete(key);
     throw new AppError("INVALID_API_KEY", "Unknown API key: it does not exist or was revoked.");
   }
   const principal = { tenantId, keyId };
   if (cache.size >= CACHE_MAX) cache.clear();
-  cache.set(hash, { principal, until: now + KEY_CACHE_MS });
+  cache.set(key, { principal, until: now + KEY_CACHE_MS });
   return principal;
 }
 
