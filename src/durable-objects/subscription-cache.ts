@@ -1,7 +1,9 @@
 /**
  * The isolate's view of a tenant's subscriptions: read from the Tenant object at most every
  * SUBSCRIPTION_CACHE_MS (2 s) and kept as an index, so neither the Tenant object nor the matching
- * cost sits on every publish. Changes made through this isolate drop its entry at once.
+ * cost sits on every publish. Changes made through this isolate drop its entry at once. Only
+ * resolved lists are shared: workerd does not let one request await a promise that another
+ * request's I/O settles, so concurrent misses each read (at most one read per request).
  */
 import { SUBSCRIPTION_CACHE_MS } from "../config.js";
 import { SubscriptionIndex } from "../domain/patterns.js";
@@ -13,29 +15,19 @@ interface Entry {
   byId: Map<string, SubscriptionRecord>;
 }
 
-const entries = new Map<string, Promise<Entry>>();
-
-async function load(env: Env, tenantId: string): Promise<Entry> {
-  const list = await env.TENANT.get(env.TENANT.idFromName(tenantId)).listSubscriptions();
-  const active = list.filter((s) => s.status === "ACTIVE");
-  return {
-    until: Date.now() + SUBSCRIPTION_CACHE_MS,
-    index: new SubscriptionIndex(active),
-    byId: new Map(list.map((s) => [s.id, s])),
-  };
-}
+const entries = new Map<string, Entry>();
 
 export async function tenantSubscriptions(env: Env, tenantId: string): Promise<Entry> {
   const cached = entries.get(tenantId);
-  if (cached) {
-    const entry = await cached.catch(() => undefined);
-    if (entry && entry.until > Date.now()) return entry;
-  }
-  // Concurrent publishes share one read of the Tenant object.
-  const pending = load(env, tenantId);
-  entries.set(tenantId, pending);
-  pending.catch(() => entries.delete(tenantId));
-  return pending;
+  if (cached && cached.until > Date.now()) return cached;
+  const list = await env.TENANT.get(env.TENANT.idFromName(tenantId)).listSubscriptions();
+  const entry: Entry = {
+    until: Date.now() + SUBSCRIPTION_CACHE_MS,
+    index: new SubscriptionIndex(list.filter((s) => s.status === "ACTIVE")),
+    byId: new Map(list.map((s) => [s.id, s])),
+  };
+  entries.set(tenantId, entry);
+  return entry;
 }
 
 export function forgetSubscriptions(tenantId: string): void {
