@@ -1,0 +1,38 @@
+/**
+ * Command events: a task submitted with `onComplete: true` gets its task.succeeded / task.failed
+ * event written in the same SQL statement as its final state (task-store.ts), and published from
+ * here to the tenant's own bus — partition key = the task id, routing key = the task type,
+ * causationId = the task id. The event id is fixed per run, so a re-publish after a failure (the
+ * shard's alarm tries again) is deduplicated by the partition.
+ */
+import { publishEnvelopes, toEnvelope } from "./publish.js";
+import type { PendingEvent } from "./task-sql.js";
+import type { TaskStore } from "./task-store.js";
+
+/** Publishes what is pending (at most `limit`); true when nothing is left over. */
+export async function publishCompletions(env: Env, tenantId: string, store: TaskStore, limit = 50): Promise<boolean> {
+  let done = true;
+  for (const { id, pending_event } of store.pendingEvents(limit)) {
+    const event = JSON.parse(pending_event) as PendingEvent;
+    const taskType = typeof event.data.type === "string" ? event.data.type : undefined;
+    try {
+      const envelope = toEnvelope(
+        {
+          id: event.id,
+          type: event.type,
+          data: event.data,
+          partitionKey: id,
+          ...(taskType !== undefined ? { routingKey: taskType } : {}),
+          metadata: { causationId: id },
+        },
+        tenantId,
+      );
+      await publishEnvelopes(env, tenantId, [envelope]);
+      store.clearEvent(id, pending_event);
+    } catch (err) {
+      done = false;
+      console.warn(JSON.stringify({ level: "warn", message: "task completion event not published yet", taskId: id, error: String(err) }));
+    }
+  }
+  return done;
+}
