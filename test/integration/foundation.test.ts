@@ -24,6 +24,18 @@ describe("system routes", () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/health", "/tenants", "/tenants/keys", "/tenants/keys/{keyId}"]));
   });
 
+  it("documents every route the app serves", async () => {
+    const { buildApp } = await import("../../src/app.js");
+    const app = buildApp();
+    const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(await call("/openapi.json", { key: null }));
+    const served = app.routes
+      .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs"].includes(r.path))
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect(served.length).toBeGreaterThan(30);
+    expect(documented).toEqual(expect.arrayContaining([...new Set(served)]));
+  });
+
   it("GET /docs serves an interactive page", async () => {
     const res = await call("/docs", { key: null });
     expect(res.status).toBe(200);
