@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import { ADMIN, DEV_KEY, call, expectProblem, json, newTenant } from "../helpers/api.js";
 
 describe("system routes", () => {
@@ -89,6 +90,22 @@ describe("error model", () => {
     const res = await call("/tenants", { method: "POST", key: ADMIN, body: { name: 42 } });
     const body = await expectProblem(res, 400, "VALIDATION_FAILED");
     expect(body.errors).toEqual([expect.objectContaining({ path: "name", message: expect.any(String) })]);
+  });
+});
+
+describe("unexpected exceptions", () => {
+  it("answer 500 INTERNAL with nothing internal, and log the request id", async () => {
+    const { buildApp } = await import("../../src/app.js");
+    const app = buildApp();
+    app.get("/boom", () => {
+      throw new Error("database password is hunter2");
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const res = await app.request("http://localhost/boom", { headers: { "x-request-id": "trace-500" } }, env);
+    const body = await expectProblem(res, 500, "INTERNAL");
+    expect(JSON.stringify(body)).not.toContain("hunter2");
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining("trace-500"));
+    logged.mockRestore();
   });
 });
 

@@ -114,4 +114,27 @@ describe("delivery through the outbox", () => {
     expect((both[1]?.at ?? 0) - (both[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
     await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "DELIVERED", attempts: 2 }]));
   });
+
+  it("prunes events past retention, except those with deliveries still pending", async () => {
+    const { tenantId, apiKey, hook } = await setup();
+    await script(hook.name, { responses: [{ status: 500 }] });
+    sendSpy().mockResolvedValueOnce(undefined); // the first event's delivery stays pending
+    const pending = await publish(apiKey, "p-retention");
+    await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "pull-only" } });
+    const plain = await call("/events", { method: "POST", key: apiKey, body: { type: "audit.logged", data: {}, partitionKey: "p-retention" } });
+    const settled = await json<{ eventId: string; sequence: number }>(plain);
+    // Both events are eight days old now.
+    await runInDurableObject(partition(tenantId, "p-retention"), (_i, state) => {
+      state.storage.sql.exec("UPDATE events SET created_at = ?", Date.now() - 8 * 86_400_000);
+    });
+    await runDurableObjectAlarm(partition(tenantId, "p-retention"));
+    const log = await json<{ events: Array<{ id: string }> }>(await call("/partitions/p-retention/events", { key: apiKey }));
+    expect(log.events.map((e) => e.id)).toEqual([pending.eventId]);
+    expect((await call(`/events/${settled.eventId}?partitionKey=p-retention`, { key: apiKey })).status).toBe(404);
+    // The sequence never restarts after pruning.
+    const next = await json<{ sequence: number }>(
+      await call("/events", { method: "POST", key: apiKey, body: { type: "audit.logged", data: {}, partitionKey: "p-retention" } }),
+    );
+    expect(next.sequence).toBe(settled.sequence + 1);
+  });
 });
