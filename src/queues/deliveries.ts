@@ -21,7 +21,7 @@ import type { AttemptOutcome, BeganAttempt } from "../durable-objects/partition-
 import type { SubscriptionRecord } from "../schemas/subscription.js";
 
 /** Concurrent requests to one endpoint within a batch (others' deliveries never wait on it). */
-const PER_ENDPOINT = 10;
+const PER_ENDPOINT = 32;
 /** Queues hold a delayed message for at most 12 h; longer backoffs are left to the partition's alarm. */
 const MAX_QUEUE_DELAY_S = 43_200;
 
