@@ -9,6 +9,7 @@ export const LIMITS = {
   routingKeyChars: 256,
   partitionKeyChars: 256,
   invalidationKeys: 100,
+  batchInvalidationKeys: 1000,
   patternsPerSubscription: 50,
   subscriptionsPerTenant: 1000,
   batchEvents: 100,

@@ -7,7 +7,10 @@
 import type { AttemptOutcome, BeganAttempt, DeliveryRow } from "./partition-sql.js";
 
 /** Begin attempt `attempt` (lease past its timeout), or settle the row as DROPPED with a reason. */
-export type BeginRequest = { deliveryId: string; attempt: number; timeoutMs: number } | { deliveryId: string; drop: string };
+export type BeginRequest =
+  /** `inFlightMs`: how long the attempt may take from now (its timeout, times the rounds it may wait for a lane). */
+  | { deliveryId: string; attempt: number; inFlightMs: number }
+  | { deliveryId: string; drop: string };
 
 export type BeginResult =
   | { began: BeganAttempt }
@@ -31,7 +34,7 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number): BeginRes
   sql.exec(
     "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
     req.attempt,
-    now + req.timeoutMs + 30_000,
+    now + req.inFlightMs + 30_000,
     now,
     req.deliveryId,
   );
@@ -51,13 +54,14 @@ export function record(sql: SqlStorage, { deliveryId, outcome }: RecordRequest, 
   const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
   sql.exec(
     `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-       WHERE id = ? AND status = 'PENDING'`,
+       WHERE id = ? AND status = 'PENDING' AND attempts = ?`,
     outcome.settle ?? "PENDING",
     nextAt,
     nextAt === null ? now : nextAt + leaseMs,
     outcome.error ?? null,
     now,
     deliveryId,
+    outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
   );
   sql.exec(
     "INSERT OR REPLACE INTO attempts (delivery_id, attempt, status_code, duration_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -26,6 +26,8 @@ export interface PublishItem {
 /** A new outbox row waits this long for sendBatch before the alarm treats it as not taken. */
 const HANDOFF_MS = 5_000;
 const SEND_CHUNK = 100;
+/** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
+const PAGE_BYTES = 4 * 1024 * 1024;
 
 export class Partition extends DurableObject<Env> {
   private seq = 0;
@@ -47,18 +49,28 @@ export class Partition extends DurableObject<Env> {
   async publish(tenantId: string, partitionKey: string, items: PublishItem[]): Promise<PublishResult[]> {
     const now = Date.now();
     const fresh: DeliveryMessage[] = [];
-    const results = this.ctx.storage.transactionSync(() => {
-      if (!this.named) {
+    const seqBefore = this.seq;
+    let results: PublishResult[];
+    try {
+      results = this.ctx.storage.transactionSync(() => {
         // The alarm needs both to build queue messages; they never change for an object.
-        this.setMeta("tenantId", tenantId);
-        this.setMeta("partitionKey", partitionKey);
-        this.named = true;
-      }
-      const out = items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
-      this.setMeta("seq", String(this.seq));
-      return out;
-    });
-    if (fresh.length > 0) await this.dispatch(fresh, now);
+        if (!this.named) this.setMeta("tenantId", tenantId).setMeta("partitionKey", partitionKey);
+        const out = items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
+        this.setMeta("seq", String(this.seq));
+        return out;
+      });
+    } catch (err) {
+      this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
+      throw err;
+    }
+    this.named = true;
+    if (fresh.length > 0) {
+      // Armed before anything is awaited, so a crash during sendBatch still wakes the object.
+      await this.scheduleAlarm(now + HANDOFF_MS);
+      await this.dispatch(fresh, now);
+    } else if (this.alarmAt === null) {
+      await this.scheduleAlarm(this.nextPrune() ?? now + settings(this.env).retentionMs);
+    }
     return results;
   }
 
@@ -111,7 +123,8 @@ export class Partition extends DurableObject<Env> {
         await this.sendToQueue(chunk);
         const ids = chunk.map((m) => m.deliveryId);
         this.sql.exec(
-          `UPDATE deliveries SET lease_until = ? WHERE status = 'PENDING' AND id IN (${ids.map(() => "?").join(",")})`,
+          // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
+          `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND id IN (${ids.map(() => "?").join(",")})`,
           leaseUntil,
           ...ids,
         );
@@ -119,7 +132,8 @@ export class Partition extends DurableObject<Env> {
         console.warn(JSON.stringify({ level: "warn", message: "sendBatch failed; the alarm will re-send", error: String(err) }));
       }
     }
-    await this.scheduleAlarm(this.nextLease() ?? leaseUntil);
+    // At least a second away: while the queue refuses sends, the alarm retries, but never in a loop.
+    await this.scheduleAlarm(Math.max(this.nextLease() ?? leaseUntil, Date.now() + 1000));
   }
 
   /** The one place that talks to the queue (tests replace it to simulate a failed or lost send). */
@@ -162,6 +176,7 @@ export class Partition extends DurableObject<Env> {
       cutoff,
     );
     this.sql.exec("DELETE FROM deliveries WHERE created_at < ? AND status != 'PENDING'", cutoff);
+    this.sql.exec("DELETE FROM attempts WHERE delivery_id NOT IN (SELECT id FROM deliveries)");
   }
 
   private nextLease(): number | null {
@@ -191,11 +206,16 @@ export class Partition extends DurableObject<Env> {
     return { event: { body: row.body, sequence: row.seq }, deliveries };
   }
 
+  /** A page of the log; it stops early at PAGE_BYTES so a page always fits one RPC and one response. */
   readLog(after: number, limit: number): StoredEventText[] {
-    return this.sql
-      .exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
-      .toArray()
-      .map((r) => ({ body: r.body, sequence: r.seq }));
+    const page: StoredEventText[] = [];
+    let bytes = 0;
+    for (const r of this.sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)) {
+      bytes += r.body.length;
+      if (page.length > 0 && bytes > PAGE_BYTES) break;
+      page.push({ body: r.body, sequence: r.seq });
+    }
+    return page;
   }
 
   // --- delivery state, reported by the consumer (one call per partition per batch) ---
@@ -214,7 +234,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** Puts settled rows back to PENDING with a fresh attempt budget and sends them now. */
-  async redeliver(tenantId: string, partitionKey: string, deliveryIds: string[]): Promise<number> {
+  async redeliver(tenantId: string, partitionKey: string, deliveryIds: string[]): Promise<string[]> {
     const now = Date.now();
     const messages: DeliveryMessage[] = [];
     for (const id of deliveryIds) {
@@ -228,15 +248,19 @@ export class Partition extends DurableObject<Env> {
       );
       messages.push({ kind: "delivery", tenantId, partitionKey, deliveryId: id, subscriptionId: row.subscription_id, attempt: row.attempts + 1 });
     }
-    if (messages.length > 0) await this.dispatch(messages, now);
-    return messages.length;
+    if (messages.length > 0) {
+      await this.scheduleAlarm(now + HANDOFF_MS);
+      await this.dispatch(messages, now);
+    }
+    return messages.map((m) => m.deliveryId);
   }
 
   private meta(key: string): string | undefined {
     return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0]?.v;
   }
 
-  private setMeta(key: string, value: string): void {
+  private setMeta(key: string, value: string): this {
     this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", key, value);
+    return this;
   }
 }

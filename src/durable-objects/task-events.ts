@@ -5,6 +5,7 @@
  * causationId = the task id. The event id is fixed per run, so a re-publish after a failure (the
  * shard's alarm tries again) is deduplicated by the partition.
  */
+import { AppError } from "../errors.js";
 import { publishEnvelopes, toEnvelope } from "./publish.js";
 import type { PendingEvent } from "./task-sql.js";
 import type { TaskStore } from "./task-store.js";
@@ -16,17 +17,7 @@ export async function publishCompletions(env: Env, tenantId: string, store: Task
     const event = JSON.parse(pending_event) as PendingEvent;
     const taskType = typeof event.data.type === "string" ? event.data.type : undefined;
     try {
-      const envelope = toEnvelope(
-        {
-          id: event.id,
-          type: event.type,
-          data: event.data,
-          partitionKey: id,
-          ...(taskType !== undefined ? { routingKey: taskType } : {}),
-          metadata: { causationId: id },
-        },
-        tenantId,
-      );
+      const envelope = envelopeFor(event, id, taskType, tenantId);
       await publishEnvelopes(env, tenantId, [envelope]);
       store.clearEvent(id, pending_event);
     } catch (err) {
@@ -35,4 +26,26 @@ export async function publishCompletions(env: Env, tenantId: string, store: Task
     }
   }
   return done;
+}
+
+/** The completion event; a result too large for an event is left out (the task keeps it). */
+function envelopeFor(event: PendingEvent, id: string, taskType: string | undefined, tenantId: string) {
+  const build = (data: Record<string, unknown>) =>
+    toEnvelope(
+      {
+        id: event.id,
+        type: event.type,
+        data,
+        partitionKey: id,
+        ...(taskType !== undefined ? { routingKey: taskType } : {}),
+        metadata: { causationId: id },
+      },
+      tenantId,
+    );
+  try {
+    return build(event.data);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== "PAYLOAD_TOO_LARGE") throw err;
+    return build({ ...event.data, result: null, resultOmitted: "too large for an event; GET /tasks/:id has it" });
+  }
 }

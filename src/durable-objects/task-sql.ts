@@ -74,7 +74,8 @@ export function toState(r: TaskRow, withData = false): TaskState {
     maxAttempts: r.max_attempts,
     worker: r.worker,
     ...(withData ? { dataText: r.data } : {}),
-    resultText: r.result,
+    // Lists leave data and result out: 16 shards × 100 rows × 64 KiB would not fit an isolate.
+    resultText: withData ? r.result : null,
     error: r.error,
     onComplete: r.on_complete === 1,
     createdAt: r.created_at,

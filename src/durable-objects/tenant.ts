@@ -34,13 +34,26 @@ export class Tenant extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => migrate(sql, MIGRATIONS));
+    // A key naming a tenant that was never created must not create storage for it: the schema is
+    // made on the first write, and verifyKey on an empty object answers without touching storage.
+    ctx.blockConcurrencyWhile(async () => {
+      if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").toArray().length > 0) this.ensureSchema();
+    });
     this.subscriptions = new SubscriptionStore(sql);
     this.workers = new WorkerStore(sql);
   }
 
+  private ready = false;
+
+  private ensureSchema(): void {
+    if (this.ready) return;
+    migrate(this.ctx.storage.sql, MIGRATIONS);
+    this.ready = true;
+  }
+
   /** Creates the tenant record (idempotent) and its first key. */
   async createTenant(tenantId: string, name: string): Promise<{ apiKey: string; keyId: string }> {
+    this.ensureSchema();
     const sql = this.ctx.storage.sql;
     if (sql.exec("SELECT 1 FROM tenant").toArray().length === 0) {
       sql.exec("INSERT INTO tenant (name, created_at) VALUES (?, ?)", name, new Date().toISOString());
@@ -50,6 +63,7 @@ export class Tenant extends DurableObject<Env> {
   }
 
   async createKey(tenantId: string, name: string | null): Promise<ApiKeyInfo & { apiKey: string }> {
+    this.ensureSchema();
     const apiKey = newApiKey(tenantId);
     const info: ApiKeyInfo = { keyId: newId("key"), name, hint: keyHint(apiKey), createdAt: new Date().toISOString() };
     this.ctx.storage.sql.exec(
@@ -65,6 +79,7 @@ export class Tenant extends DurableObject<Env> {
 
   /** The key id for a key hash that is not revoked, or null. */
   verifyKey(hash: string): string | null {
+    if (!this.ready) return null;
     const row = this.ctx.storage.sql
       .exec<{ key_id: string }>("SELECT key_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL", hash)
       .toArray()[0];
@@ -72,6 +87,7 @@ export class Tenant extends DurableObject<Env> {
   }
 
   listKeys(): ApiKeyInfo[] {
+    this.ensureSchema();
     return this.ctx.storage.sql
       .exec<{ key_id: string; name: string | null; hint: string; created_at: string }>(
         "SELECT key_id, name, hint, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
@@ -81,6 +97,7 @@ export class Tenant extends DurableObject<Env> {
   }
 
   revokeKey(keyId: string): boolean {
+    this.ensureSchema();
     const cursor = this.ctx.storage.sql.exec(
       "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
       new Date().toISOString(),
@@ -92,19 +109,23 @@ export class Tenant extends DurableObject<Env> {
   // --- subscriptions (webhooks are subscriptions with a URL) ---
 
   listSubscriptions(): SubscriptionRecord[] {
+    this.ensureSchema();
     return this.subscriptions.list();
   }
 
   getSubscription(id: string): SubscriptionRecord | null {
+    this.ensureSchema();
     return this.subscriptions.get(id) ?? null;
   }
 
   createSubscription(record: SubscriptionRecord): StoreResult<SubscriptionRecord> {
+    this.ensureSchema();
     return this.subscriptions.insert(record);
   }
 
   /** Applies a partial change atomically (the object runs one call at a time between awaits). */
   updateSubscription(id: string, patch: Partial<SubscriptionRecord>): StoreResult<SubscriptionRecord> {
+    this.ensureSchema();
     const current = this.subscriptions.get(id);
     if (!current) return { ok: false, code: "NOT_FOUND", detail: `No subscription ${id}.` };
     const next: SubscriptionRecord = { ...current, ...patch, id, updatedAt: new Date().toISOString() };
@@ -118,24 +139,29 @@ export class Tenant extends DurableObject<Env> {
   }
 
   deleteSubscription(id: string): boolean {
+    this.ensureSchema();
     return this.subscriptions.delete(id);
   }
 
   // --- worker endpoints (task receivers) ---
 
   listWorkers(): WorkerRecord[] {
+    this.ensureSchema();
     return this.workers.list();
   }
 
   getWorker(id: string): WorkerRecord | null {
+    this.ensureSchema();
     return this.workers.get(id) ?? null;
   }
 
   createWorker(record: WorkerRecord): StoreResult<WorkerRecord> {
+    this.ensureSchema();
     return this.workers.insert(record);
   }
 
   deleteWorker(id: string): boolean {
+    this.ensureSchema();
     return this.workers.delete(id);
   }
 }

@@ -38,10 +38,11 @@ export async function redeliver(
 ): Promise<number> {
   const byPartition = new Map<string, string[]>();
   for (const item of items) byPartition.set(item.partitionKey, [...(byPartition.get(item.partitionKey) ?? []), item.deliveryId]);
-  let sent = 0;
+  const sent: string[] = [];
   for (const [partitionKey, ids] of byPartition) {
-    sent += await partitionStub(env, tenantId, partitionKey).redeliver(tenantId, partitionKey, ids);
+    sent.push(...(await partitionStub(env, tenantId, partitionKey).redeliver(tenantId, partitionKey, ids)));
   }
-  await env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${subscriptionId}`)).markPending(items.map((i) => i.deliveryId));
-  return sent;
+  // Only what was really sent again shows as pending (a row pruned from its partition is not).
+  if (sent.length > 0) await env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${subscriptionId}`)).markPending(sent);
+  return sent.length;
 }

@@ -1,7 +1,7 @@
 /**
  * Request bodies: size limit before anything is parsed (413), JSON only (415), parse once with a
- * clear error for malformed JSON (400). The parsed value is handed to Hono's body cache so the
- * zod validators of the routes reuse it instead of parsing again.
+ * clear error for malformed JSON (400) — before any route's validator sees the body. The parsed
+ * value is put in Hono's body cache for the validators.
  */
 import { createMiddleware } from "hono/factory";
 import { LIMITS } from "../config.js";

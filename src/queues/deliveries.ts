@@ -53,7 +53,9 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
     }
   }
   const partitions = groupBy(items, (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`);
-  await Promise.all([...partitions.values()].map((group) => begin(env, group)));
+  const perEndpoint = new Map<string, number>();
+  for (const i of items) perEndpoint.set(i.msg.subscriptionId, (perEndpoint.get(i.msg.subscriptionId) ?? 0) + 1);
+  await Promise.all([...partitions.values()].map((group) => begin(env, group, perEndpoint)));
   const started = items.filter((i) => i.began);
   await Promise.all([...groupBy(started, (i) => i.msg.subscriptionId).values()].map((group) => post(env, group)));
   await Promise.all([...partitions.values()].map((group) => finish(env, group)));
@@ -67,13 +69,14 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
 
 async function findSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord | undefined> {
   const cached = (await tenantSubscriptions(env, tenantId)).byId.get(id);
-  if (cached) return cached;
-  // Created less than 2 s ago and not in this isolate's list yet: read it, never drop on a stale cache.
+  if (cached?.status === "ACTIVE") return cached;
+  // Missing or disabled in a list up to 2 s old (created or re-enabled since): read it, so a
+  // delivery is never dropped on a stale cache.
   return (await env.TENANT.get(env.TENANT.idFromName(tenantId)).getSubscription(id)) ?? undefined;
 }
 
 /** One call per partition: begin every attempt, or drop rows whose subscription is gone or disabled. */
-async function begin(env: Env, group: Item[]): Promise<void> {
+async function begin(env: Env, group: Item[], perEndpoint: Map<string, number>): Promise<void> {
   const first = group[0] as Item;
   try {
     const requests = await Promise.all(
@@ -82,7 +85,9 @@ async function begin(env: Env, group: Item[]): Promise<void> {
         if (!item.sub?.url || item.sub.status !== "ACTIVE") {
           return { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" };
         }
-        return { deliveryId: item.msg.deliveryId, attempt: item.msg.attempt, timeoutMs: policyOf(item).timeoutMs };
+        // The attempt may wait for a lane behind others to the same endpoint: lease it for that too.
+        const rounds = Math.ceil((perEndpoint.get(item.msg.subscriptionId) ?? 1) / PER_ENDPOINT);
+        return { deliveryId: item.msg.deliveryId, attempt: item.msg.attempt, inFlightMs: policyOf(item).timeoutMs * rounds };
       }),
     );
     const results = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(requests);

@@ -60,6 +60,7 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
       redirect: "manual",
       signal: AbortSignal.timeout(p.timeoutMs),
     });
+    // A body over the limit is not kept, but the answer's status still counts (2xx is success).
     const responseText = p.keepResponseBytes ? await readText(res, p.keepResponseBytes) : undefined;
     if (!p.keepResponseBytes) await res.body?.cancel();
     const cls = classifyResponse(res.status);
@@ -82,8 +83,7 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
   }
 }
 
-async function readText(res: Response, limit: number): Promise<string> {
+async function readText(res: Response, limit: number): Promise<string | undefined> {
   const bytes = await readLimited(res.body, limit);
-  if (bytes === null) throw new Error(`response body over ${limit} bytes`);
-  return new TextDecoder().decode(bytes);
+  return bytes === null ? undefined : new TextDecoder().decode(bytes);
 }

@@ -89,15 +89,22 @@ events.openapi(
       }
     });
     if (valid.length > 0) {
+      const distinct = new Set(valid.flatMap((v) => v.envelope.cacheInvalidation?.keys ?? []));
+      if (distinct.size > LIMITS.batchInvalidationKeys) {
+        throw new AppError("VALIDATION_FAILED", `A batch may invalidate at most ${LIMITS.batchInvalidationKeys} distinct cache keys; this one names ${distinct.size}.`, [
+          { path: "events", message: "too many cacheInvalidation.keys in total" },
+        ]);
+      }
       const published = await publishEnvelopes(c.env, tenantId, valid.map((v) => v.envelope));
-      await Promise.all(
-        valid.map(async (v, i) => {
-          const result = published[i] as PublishResult;
-          const keys = v.envelope.cacheInvalidation?.keys;
-          const invalidated = keys && !result.duplicate ? await invalidateKeys(c.env, tenantId, keys) : undefined;
-          results[v.at] = { ...result, ...(invalidated ? { invalidated } : {}) };
-        }),
-      );
+      // Each key is cleared once for the whole batch (new events only: a duplicate repeats nothing).
+      const wanted = new Set(valid.flatMap((v, i) => ((published[i] as PublishResult).duplicate ? [] : v.envelope.cacheInvalidation?.keys ?? [])));
+      const cleared = new Set(wanted.size > 0 ? await invalidateKeys(c.env, tenantId, [...wanted]) : []);
+      valid.forEach((v, i) => {
+        const result = published[i] as PublishResult;
+        const keys = v.envelope.cacheInvalidation?.keys;
+        const invalidated = keys && !result.duplicate ? keys.filter((k) => cleared.has(k)) : undefined;
+        results[v.at] = { ...result, ...(invalidated ? { invalidated } : {}) };
+      });
     }
     return c.json({ results }, 202);
   },

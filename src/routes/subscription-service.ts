@@ -30,6 +30,10 @@ export function checkSecret(secret: string): string {
   return secret;
 }
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function unwrap<T>(result: StoreResult<T>): T {
   if (result.ok) return result.value;
   throw new AppError(result.code, result.detail);
@@ -83,16 +87,23 @@ export async function updateSubscription(
   if (input.events !== undefined) patch.events = input.events;
   if (input.routingKeys !== undefined) patch.routingKeys = input.routingKeys;
   if (input.status !== undefined) patch.status = input.status;
-  if (input.retryPolicy !== undefined) patch.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy };
   let generatedSecret: string | undefined;
-  if (input.url !== undefined) {
-    patch.url = checkUrl(env, input.url);
+  if (input.url !== undefined || input.retryPolicy !== undefined) {
     const current = await getSubscription(env, tenantId, id);
-    if (current.secrets.length === 0) {
-      generatedSecret = generateSecret();
-      patch.secrets = [{ secret: generatedSecret }];
+    if (input.url !== undefined) {
+      patch.url = checkUrl(env, input.url);
+      if (current.secrets.length === 0) {
+        generatedSecret = generateSecret();
+        patch.secrets = [{ secret: generatedSecret }];
+      }
     }
-    patch.retryPolicy ??= current.retryPolicy ?? { ...DEFAULT_RETRY_POLICY };
+    if ((patch.url ?? current.url) === undefined && input.retryPolicy !== undefined) {
+      throw new AppError("VALIDATION_FAILED", "retryPolicy applies only to subscriptions with a url.", [{ path: "retryPolicy", message: "needs url" }]);
+    }
+    // Only the fields sent change; the rest keep their current values.
+    if (patch.url !== undefined || input.retryPolicy !== undefined) {
+      patch.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...current.retryPolicy, ...definedOnly(input.retryPolicy ?? {}) };
+    }
   }
   const record = unwrap(await tenantStub(env, tenantId).updateSubscription(id, patch));
   forgetSubscriptions(tenantId);

@@ -61,7 +61,8 @@ webhookDeliveries.openapi(
     const found = await endpointStub(c.env, tenantId, id).find(deliveryId);
     if (!found) throw new AppError("NOT_FOUND", `No delivery ${deliveryId} for webhook ${id}.`);
     if (found.status === "PENDING") throw new AppError("CONFLICT", `Delivery ${deliveryId} is still pending.`);
-    await redeliver(c.env, tenantId, id, [{ deliveryId, partitionKey: found.partitionKey }]);
+    const sent = await redeliver(c.env, tenantId, id, [{ deliveryId, partitionKey: found.partitionKey }]);
+    if (sent === 0) throw new AppError("CONFLICT", `Delivery ${deliveryId} can no longer be sent: its event was pruned or it is pending.`);
     return c.json({ deliveryId, status: "PENDING" as const }, 202);
   },
 );

@@ -43,6 +43,15 @@ export const RetryPolicySchema = z
 
 export type RetryPolicyInput = z.infer<typeof RetryPolicySchema>;
 
+/** For PATCH: only the fields sent change; the others keep their current values (no defaults). */
+export const RetryPolicyPatchSchema = z
+  .object({
+    maxAttempts: z.number().int().min(LIMITS.retryMaxAttempts.min).max(LIMITS.retryMaxAttempts.max).optional(),
+    backoffMs: z.number().int().min(100).max(86_400_000).optional(),
+    timeoutMs: z.number().int().min(LIMITS.retryTimeoutMs.min).max(LIMITS.retryTimeoutMs.max).optional(),
+  })
+  .openapi("RetryPolicyPatch");
+
 export const IdParam = z.object({
   id: z.string().min(1).max(256).openapi({ param: { name: "id", in: "path" } }),
 });

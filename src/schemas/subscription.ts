@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { isValidRoutingPattern, isValidTypePattern } from "../domain/patterns.js";
-import { RetryPolicySchema } from "./common.js";
+import { RetryPolicyPatchSchema, RetryPolicySchema } from "./common.js";
 
 export const Name = z
   .string()
@@ -41,7 +41,7 @@ export const UpdateSubscriptionSchema = z
     events: TypePatterns.optional(),
     routingKeys: RoutingPatterns.optional(),
     url: TargetUrl.optional(),
-    retryPolicy: RetryPolicySchema.optional(),
+    retryPolicy: RetryPolicyPatchSchema.optional(),
     status: z.enum(["ACTIVE", "DISABLED"]).optional(),
   })
   .strict()

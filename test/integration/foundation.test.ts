@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { ADMIN, DEV_KEY, call, expectProblem, json, newTenant } from "../helpers/api.js";
@@ -119,6 +120,11 @@ describe("auth", () => {
     await expectProblem(await call("/tenants/keys", { key: "nope" }), 401, "INVALID_API_KEY");
     const fake = `ebk_ten_aaaaaaaaaaaaaaaaaaaa_${"0".repeat(64)}`;
     await expectProblem(await call("/tenants/keys", { key: fake }), 401, "INVALID_API_KEY");
+    // A key naming a tenant that does not exist creates no storage for it.
+    const tables = await runInDurableObject(env.TENANT.get(env.TENANT.idFromName("ten_aaaaaaaaaaaaaaaaaaaa")), (_i, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray(),
+    );
+    expect(tables).toEqual([]);
   });
 
   it("admin-only route with a tenant key → 403 ADMIN_ONLY", async () => {

@@ -53,6 +53,13 @@ describe("registration", () => {
     expect(JSON.stringify(got)).not.toContain("webhook-secret-123");
   });
 
+  it("changes only the retry policy fields a PATCH sends", async () => {
+    const { apiKey } = await newTenant();
+    const created = await register(apiKey, { url: bucket().url, retryPolicy: { maxAttempts: 3, backoffMs: 2000, timeoutMs: 10000 } });
+    const res = await call(`/webhooks/${created.webhookId}`, { method: "PATCH", key: apiKey, body: { retryPolicy: { timeoutMs: 20000 } } });
+    expect(await json(res)).toMatchObject({ retryPolicy: { maxAttempts: 3, backoffMs: 2000, timeoutMs: 20000 } });
+  });
+
   it("generates a whsec_ secret when none is given, returned once", async () => {
     const { apiKey } = await newTenant();
     const created = await register(apiKey, { url: bucket().url, events: ["a.b"] });
