@@ -133,6 +133,9 @@ export class TaskShard extends DurableObject<Env> {
 
   /** Hands rows' next attempts to their queues; a row the queue took gets the full lease. */
   protected async dispatch(rows: TaskRow[], now: number): Promise<void> {
+    // Armed before anything is awaited: a crash during sendBatch still wakes the shard.
+    const first = this.store.nextLease();
+    await this.scheduleAlarm(first === null ? null : Math.max(first, now + 1000));
     const tenantId = this.meta("tenantId") ?? "";
     const shard = Number(this.meta("name") ?? "0");
     const leaseMs = settings(this.env).leaseMs;
@@ -155,7 +158,9 @@ export class TaskShard extends DurableObject<Env> {
         }
       }
     }
-    await this.scheduleAlarm(this.store.nextLease());
+    // At least a second away, so a queue that keeps refusing sends never makes the alarm spin.
+    const next = this.store.nextLease();
+    await this.scheduleAlarm(next === null ? null : Math.max(next, Date.now() + 1000));
   }
 
   private message(tenantId: string, shard: number, r: TaskRow): TaskMessage {

@@ -111,6 +111,9 @@ export async function updateSubscription(
 }
 
 export async function deleteSubscription(env: Env, tenantId: string, id: string): Promise<void> {
+  const record = await getSubscription(env, tenantId, id);
   if (!(await tenantStub(env, tenantId).deleteSubscription(id))) throw new AppError("NOT_FOUND", `No subscription ${id}.`);
   forgetSubscriptions(tenantId);
+  // A webhook's delivery log goes with it (a pull subscription never had one).
+  if (record.url !== undefined) await env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${id}`)).erase();
 }

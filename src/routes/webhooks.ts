@@ -124,7 +124,6 @@ webhooks.openapi(
     const { id } = c.req.valid("param");
     await getWebhook(c.env, tenantId, id);
     await deleteSubscription(c.env, tenantId, id);
-    await c.env.ENDPOINT.get(c.env.ENDPOINT.idFromName(`${tenantId}/${id}`)).erase();
     return c.body(null, 204);
   },
 );
