@@ -23,6 +23,9 @@ export const LIMITS = {
 /** Partitions used for events published without a partition key (`_shard-<n>`). */
 export const AUTO_SHARDS = 16;
 
+/** A new outbox row (delivery or task) waits this long for sendBatch before its object's alarm treats it as not taken. */
+export const HANDOFF_MS = 5_000;
+
 /** How long a resolved API key stays cached in the isolate: a revoked key works at most this long. */
 export const KEY_CACHE_MS = 30_000;
 

@@ -7,7 +7,7 @@
  * eventually. The alarm also prunes events past retention that have nothing left to deliver.
  */
 import { DurableObject } from "cloudflare:workers";
-import { settings } from "../config.js";
+import { HANDOFF_MS, settings } from "../config.js";
 import { newId } from "../domain/ids.js";
 import { migrate } from "./schema.js";
 import { MIGRATIONS, type DeliveryRow, deliveryView } from "./partition-sql.js";
@@ -23,8 +23,6 @@ export interface PublishItem {
   push: Array<{ id: string; name: string }>;
 }
 
-/** A new outbox row waits this long for sendBatch before the alarm treats it as not taken. */
-const HANDOFF_MS = 5_000;
 const SEND_CHUNK = 100;
 /** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
 const PAGE_BYTES = 4 * 1024 * 1024;

@@ -6,7 +6,6 @@
  * the outbox with the same event id, which the partition deduplicates — so a 201 never loses its event.
  */
 import { DurableObject } from "cloudflare:workers";
-import { newId } from "../domain/ids.js";
 import { fromCents, totalCents } from "../domain/money.js";
 import { canTransition, type OrderStatus } from "../domain/order-status.js";
 import { migrate } from "./schema.js";

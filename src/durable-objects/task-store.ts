@@ -5,14 +5,13 @@
  * re-sends a row whose lease ran out. A message is for one attempt; once that attempt started,
  * the same message again is stale.
  */
+import { HANDOFF_MS } from "../config.js";
 import { nextDelaySeconds } from "../domain/backoff.js";
 import { hash32 } from "../domain/ids.js";
 import { isLive, type PendingEvent, type TaskOutcome, type TaskRow } from "./task-sql.js";
 import type { Priority, TaskStatus } from "../schemas/task.js";
 
 export const NO_WORKER = "no worker serves this task type";
-/** A new or re-queued row waits this long for the queue to take its message before the alarm sends it. */
-export const HANDOFF_MS = 5_000;
 /** Extra lease past an attempt's timeout before the alarm treats the attempt as lost. */
 export const RUNNING_GRACE_MS = 30_000;
 
