@@ -5,11 +5,11 @@
 import { buildApp } from "./app.js";
 import { handleQueue } from "./queues/index.js";
 
-export { Partition } from "./durable-objects/partition.js";
-export { Tenant } from "./durable-objects/tenant.js";
-export { Endpoint } from "./durable-objects/endpoint.js";
-export { TaskShard } from "./durable-objects/task-shard.js";
-export { Store } from "./durable-objects/store.js";
+export { Partition } from "./objects/partition/object.js";
+export { Tenant } from "./objects/tenant/object.js";
+export { Endpoint } from "./objects/endpoint/object.js";
+export { TaskShard } from "./objects/task-shard/object.js";
+export { Store } from "./objects/store/object.js";
 
 const app = buildApp();
 

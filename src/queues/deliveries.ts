@@ -9,15 +9,15 @@
  */
 import { settings } from "../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds } from "../domain/backoff.js";
-import { partitionStub } from "../durable-objects/publish.js";
-import { tenantSubscriptions } from "../durable-objects/subscription-cache.js";
-import { disableWebhook } from "../durable-objects/webhook-admin.js";
+import { partitionStub } from "../services/publish.js";
+import { tenantSubscriptions } from "../services/subscription-cache.js";
+import { disableWebhook } from "../services/webhooks.js";
 import { parseStored } from "../schemas/event.js";
 import { DeliveryMessageSchema, type DeliveryMessage } from "../schemas/messages.js";
 import { signedPost } from "./signed-post.js";
-import type { LogEntry } from "../durable-objects/endpoint.js";
-import type { BeginRequest } from "../durable-objects/partition-deliveries.js";
-import type { AttemptOutcome, BeganAttempt } from "../durable-objects/partition-sql.js";
+import type { LogEntry } from "../objects/endpoint/object.js";
+import type { BeginRequest } from "../objects/partition/deliveries.js";
+import type { AttemptOutcome, BeganAttempt } from "../objects/partition/sql.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
 
 /** Concurrent requests to one endpoint within a batch (others' deliveries never wait on it). */

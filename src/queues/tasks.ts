@@ -7,12 +7,12 @@
  * A batch's messages run concurrently; at the end one report per tenant goes to its stats object.
  */
 import { settings } from "../config.js";
-import { statsStub, shardStub } from "../durable-objects/task-client.js";
-import { acquire, chooseWorker, reportHealth, servingWorkers, tenantWorkers } from "../durable-objects/task-worker-pool.js";
+import { statsStub, shardStub } from "../objects/task-shard/client.js";
+import { acquire, chooseWorker, reportHealth, servingWorkers, tenantWorkers } from "../services/worker-pool.js";
 import { TASK_RESULT_BYTES, TaskMessageSchema, type TaskMessage } from "../schemas/task.js";
 import { signedPost } from "./signed-post.js";
-import type { Moved, TaskOutcome } from "../durable-objects/task-sql.js";
-import type { StatsReport } from "../durable-objects/task-stats.js";
+import type { Moved, TaskOutcome } from "../objects/task-shard/sql.js";
+import type { StatsReport } from "../objects/task-stats/tables.js";
 
 export async function consumeTasks(batch: MessageBatch, env: Env): Promise<void> {
   const reports = new Map<string, StatsReport>();

@@ -2,7 +2,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { jsonBody, jsonContent } from "../schemas/common.js";
 import { CatalogItemSchema, ItemIdParam, PutCatalogItemSchema } from "../schemas/order.js";
-import { getCatalogItem, putCatalogItem } from "./order-service.js";
+import { getCatalogItem, putCatalogItem } from "../services/orders.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 

@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { AppError, problemBody, validationError, type Problem } from "../errors.js";
 import { CLIENT_ID } from "../domain/ids.js";
-import { partitionFor, partitionStub, publishEnvelopes, toEnvelope } from "../durable-objects/publish.js";
+import { partitionFor, partitionStub, publishEnvelopes, toEnvelope } from "../services/publish.js";
 import { invalidateKeys } from "../cache/index.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {

@@ -8,7 +8,7 @@ import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import { CacheStatusHeader } from "../schemas/cache.js";
 import { CreateOrderSchema, CustomerIdParam, CustomerOrdersSchema, OrderIdParam, OrderSchema, UpdateOrderSchema } from "../schemas/order.js";
 import { catalog } from "./catalog.js";
-import { CUSTOMER_ORDERS_LIMIT, changeOrderStatus, createOrder, customerOrders, getOrder } from "./order-service.js";
+import { CUSTOMER_ORDERS_LIMIT, changeOrderStatus, createOrder, customerOrders, getOrder } from "../services/orders.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 

@@ -9,7 +9,7 @@ import {
   UpdateSubscriptionSchema,
   toView,
 } from "../schemas/subscription.js";
-import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "./subscription-service.js";
+import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "../services/subscriptions.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 

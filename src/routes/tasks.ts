@@ -8,8 +8,8 @@ import { AppError } from "../errors.js";
 import { DEFAULT_TASK_RETRY } from "../domain/backoff.js";
 import { estimatedProcessingTime, parallelism } from "../domain/eta.js";
 import { CLIENT_ID, newId } from "../domain/ids.js";
-import { eachShard, shardOf, shardStub, statsStub, taskStub } from "../durable-objects/task-client.js";
-import { servingWorkers, tenantWorkers } from "../durable-objects/task-worker-pool.js";
+import { eachShard, shardOf, shardStub, statsStub, taskStub } from "../objects/task-shard/client.js";
+import { servingWorkers, tenantWorkers } from "../services/worker-pool.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   CreateTaskSchema,
@@ -27,7 +27,7 @@ import {
 } from "../schemas/task.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
-import type { EstimateInputs } from "../durable-objects/task-stats.js";
+import type { EstimateInputs } from "../objects/task-stats/tables.js";
 
 const tags = ["tasks"];
 

@@ -12,7 +12,7 @@ import {
   WebhookUpdatedSchema,
 } from "../schemas/webhook.js";
 import { z } from "@hono/zod-openapi";
-import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "./subscription-service.js";
+import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "../services/subscriptions.js";
 import { endpointStub, recoverSince, webhookDeliveries } from "./webhook-deliveries.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";

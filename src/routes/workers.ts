@@ -8,8 +8,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "../errors.js";
 import { newId } from "../domain/ids.js";
 import { generateSecret, isValidClientSecret } from "../domain/signing.js";
-import { eachShard } from "../durable-objects/task-client.js";
-import { forgetWorkers } from "../durable-objects/task-worker-pool.js";
+import { eachShard } from "../objects/task-shard/client.js";
+import { forgetWorkers } from "../services/worker-pool.js";
 import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   CreateWorkerSchema,
@@ -18,7 +18,7 @@ import {
   WorkerListSchema,
   WorkerSchema,
 } from "../schemas/task.js";
-import { checkUrl, tenantStub } from "./subscription-service.js";
+import { checkUrl, tenantStub } from "../services/subscriptions.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 import type { WorkerRecord } from "../schemas/worker.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
-import { Partition } from "../../src/durable-objects/partition.js";
+import { Partition } from "../../src/objects/partition/object.js";
 
 type Result = { eventId: string; status: string; subscribers: string[]; routedTo?: string[]; partitionKey: string; sequence: number; duplicate?: boolean };
 

@@ -10,8 +10,8 @@ import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { bucket, received, sleep, waitFor } from "../helpers/hooks.js";
 import { kvTier } from "../../src/cache/tiers.js";
 import { cacheCounters } from "../../src/cache/stats.js";
-import { Store } from "../../src/durable-objects/store.js";
-import { orderShardName } from "../../src/durable-objects/store-client.js";
+import { Store } from "../../src/objects/store/object.js";
+import { orderShardName } from "../../src/objects/store/client.js";
 import type { EventEnvelope } from "../../src/schemas/event.js";
 
 type Order = { id: string; status: string; total: number; customerId: string; items: Array<{ itemId: string; quantity: number; price: number }>; createdAt: string; updatedAt: string };

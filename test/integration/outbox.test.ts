@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
-import { Partition } from "../../src/durable-objects/partition.js";
+import { Partition } from "../../src/objects/partition/object.js";
 import type { DeliveryMessage } from "../../src/schemas/messages.js";
 
 type SendToQueue = (messages: DeliveryMessage[]) => Promise<void>;

@@ -4,8 +4,8 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
-import { TaskShard } from "../../src/durable-objects/task-shard.js";
-import { statsStub, taskStub } from "../../src/durable-objects/task-client.js";
+import { TaskShard } from "../../src/objects/task-shard/object.js";
+import { statsStub, taskStub } from "../../src/objects/task-shard/client.js";
 import type { TaskMessage } from "../../src/schemas/task.js";
 
 type Task = { taskId: string; type: string; priority: string; status: string; attempts: number; worker?: string; result?: unknown; error?: string; finishedAt?: string };

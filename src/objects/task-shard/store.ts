@@ -5,11 +5,11 @@
  * re-sends a row whose lease ran out. A message is for one attempt; once that attempt started,
  * the same message again is stale.
  */
-import { HANDOFF_MS } from "../config.js";
-import { nextDelaySeconds } from "../domain/backoff.js";
-import { hash32 } from "../domain/ids.js";
-import { isLive, type PendingEvent, type TaskOutcome, type TaskRow } from "./task-sql.js";
-import type { Priority, TaskStatus } from "../schemas/task.js";
+import { HANDOFF_MS } from "../../config.js";
+import { nextDelaySeconds } from "../../domain/backoff.js";
+import { hash32 } from "../../domain/ids.js";
+import { isLive, type PendingEvent, type TaskOutcome, type TaskRow } from "./sql.js";
+import type { Priority, TaskStatus } from "../../schemas/task.js";
 
 export const NO_WORKER = "no worker serves this task type";
 /** Extra lease past an attempt's timeout before the alarm treats the attempt as lost. */

@@ -4,13 +4,13 @@
  * caches what it reads from here for a short, documented time.
  */
 import { DurableObject } from "cloudflare:workers";
-import { migrate } from "./schema.js";
-import { newId, sha256Hex } from "../domain/ids.js";
-import { keyHint, newApiKey } from "../domain/keys.js";
-import { SubscriptionStore, type StoreResult } from "./tenant-subscriptions.js";
-import { WorkerStore } from "./tenant-workers.js";
-import type { SubscriptionRecord } from "../schemas/subscription.js";
-import type { WorkerRecord } from "../schemas/worker.js";
+import { migrate } from "../kit/migrations.js";
+import { newId, sha256Hex } from "../../domain/ids.js";
+import { keyHint, newApiKey } from "../../domain/keys.js";
+import { SubscriptionStore, type StoreResult } from "./records.js";
+import { WorkerStore } from "./workers-table.js";
+import type { SubscriptionRecord } from "../../schemas/subscription.js";
+import type { WorkerRecord } from "../../schemas/worker.js";
 
 const MIGRATIONS = [
   `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,

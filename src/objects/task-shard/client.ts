@@ -3,8 +3,8 @@
  * the tenant's stats object (`${tenantId}/stats`, the same class in another role), and which
  * queue carries a priority. Shared by the routes, the consumer and the objects themselves.
  */
-import { hash32 } from "../domain/ids.js";
-import { TASK_SHARDS, type Priority } from "../schemas/task.js";
+import { hash32 } from "../../domain/ids.js";
+import { TASK_SHARDS, type Priority } from "../../schemas/task.js";
 
 export const STATS_NAME = "stats";
 

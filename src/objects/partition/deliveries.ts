@@ -4,7 +4,7 @@
  * worth of them in one transaction per call, so a batch costs two calls per partition, not two
  * per message.
  */
-import type { AttemptOutcome, BeganAttempt, DeliveryRow } from "./partition-sql.js";
+import type { AttemptOutcome, BeganAttempt, DeliveryRow } from "./sql.js";
 
 /** Begin attempt `attempt` (lease past its timeout), or settle the row as DROPPED with a reason. */
 export type BeginRequest =

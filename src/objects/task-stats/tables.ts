@@ -5,8 +5,8 @@
  * moving average of processing time. The counts are approximate by design; the object's alarm
  * re-counts the backlog from the shards while it is not zero, so lost reports do not accumulate.
  */
-import { ewma } from "../domain/eta.js";
-import { PRIORITIES, type Priority } from "../schemas/task.js";
+import { ewma } from "../../domain/eta.js";
+import { PRIORITIES, type Priority } from "../../schemas/task.js";
 
 /** The stats' name for "all types" (never a valid task type). */
 const ANY = "*";

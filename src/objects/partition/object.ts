@@ -7,13 +7,13 @@
  * eventually. The alarm also prunes events past retention that have nothing left to deliver.
  */
 import { DurableObject } from "cloudflare:workers";
-import { HANDOFF_MS, settings } from "../config.js";
-import { newId } from "../domain/ids.js";
-import { migrate } from "./schema.js";
-import { MIGRATIONS, type DeliveryRow, deliveryView } from "./partition-sql.js";
-import { begin, record, type BeginRequest, type BeginResult, type RecordRequest } from "./partition-deliveries.js";
-import type { DeliveryMessage } from "../schemas/messages.js";
-import type { EventEnvelope, PublishResult, StoredEventText } from "../schemas/event.js";
+import { HANDOFF_MS, settings } from "../../config.js";
+import { newId } from "../../domain/ids.js";
+import { migrate } from "../kit/migrations.js";
+import { MIGRATIONS, type DeliveryRow, deliveryView } from "./sql.js";
+import { begin, record, type BeginRequest, type BeginResult, type RecordRequest } from "./deliveries.js";
+import type { DeliveryMessage } from "../../schemas/messages.js";
+import type { EventEnvelope, PublishResult, StoredEventText } from "../../schemas/event.js";
 
 /** What the worker passes for one event: the matching is done in the isolate (DESIGN §2). */
 export interface PublishItem {

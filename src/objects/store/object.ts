@@ -6,13 +6,13 @@
  * the outbox with the same event id, which the partition deduplicates — so a 201 never loses its event.
  */
 import { DurableObject } from "cloudflare:workers";
-import { fromCents, totalCents } from "../domain/money.js";
-import { canTransition, type OrderStatus } from "../domain/order-status.js";
-import { migrate } from "./schema.js";
-import { publishEnvelopes, toEnvelope } from "./publish.js";
-import { STORE_MIGRATIONS, catalogRecord, orderRecord, placeholders, type CatalogRow, type OrderRow, type OutboxRow } from "./store-sql.js";
-import type { EventEnvelope } from "../schemas/event.js";
-import type { CatalogItemRecord, NewOrder, OrderRecord } from "../schemas/order.js";
+import { fromCents, totalCents } from "../../domain/money.js";
+import { canTransition, type OrderStatus } from "../../domain/order-status.js";
+import { migrate } from "../kit/migrations.js";
+import { publishEnvelopes, toEnvelope } from "../../services/publish.js";
+import { STORE_MIGRATIONS, catalogRecord, orderRecord, placeholders, type CatalogRow, type OrderRow, type OutboxRow } from "./sql.js";
+import type { EventEnvelope } from "../../schemas/event.js";
+import type { CatalogItemRecord, NewOrder, OrderRecord } from "../../schemas/order.js";
 
 export type CreateOrderResult = { ok: true; order: OrderRecord } | { ok: false; code: "CONFLICT" };
 export type ChangeStatusResult =

@@ -6,10 +6,10 @@
  * is the log view. An endpoint failing with no success for the configured window is disabled.
  */
 import { DurableObject } from "cloudflare:workers";
-import { settings } from "../config.js";
-import { migrate } from "./schema.js";
-import { disableWebhook } from "./webhook-admin.js";
-import type { DeliveryStatus } from "../schemas/event.js";
+import { settings } from "../../config.js";
+import { migrate } from "../kit/migrations.js";
+import { disableWebhook } from "../../services/webhooks.js";
+import type { DeliveryStatus } from "../../schemas/event.js";
 
 const MIGRATIONS = [
   "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",

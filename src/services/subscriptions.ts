@@ -9,8 +9,8 @@ import { newId } from "../domain/ids.js";
 import { generateSecret, isValidClientSecret } from "../domain/signing.js";
 import { checkTarget } from "../domain/targets.js";
 import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
-import { forgetSubscriptions } from "../durable-objects/subscription-cache.js";
-import type { StoreResult } from "../durable-objects/tenant-subscriptions.js";
+import { forgetSubscriptions } from "./subscription-cache.js";
+import type { StoreResult } from "../objects/tenant/records.js";
 import type { CreateSubscription, SubscriptionRecord, UpdateSubscription } from "../schemas/subscription.js";
 
 export const tenantStub = (env: Env, tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));

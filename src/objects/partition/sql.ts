@@ -1,5 +1,5 @@
 /** The Partition object's SQL schema and row shapes (private to it and its tests). */
-import type { DeliveryStatus, StoredEventText } from "../schemas/event.js";
+import type { DeliveryStatus, StoredEventText } from "../../schemas/event.js";
 
 export const MIGRATIONS = [
   "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",

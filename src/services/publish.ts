@@ -7,7 +7,7 @@ import { AUTO_SHARDS, LIMITS } from "../config.js";
 import { AppError } from "../errors.js";
 import { hash32, newId } from "../domain/ids.js";
 import { tenantSubscriptions } from "./subscription-cache.js";
-import type { PublishItem } from "./partition.js";
+import type { PublishItem } from "../objects/partition/object.js";
 import type { EventEnvelope, PublishEvent, PublishResult } from "../schemas/event.js";
 
 export function partitionStub(env: Env, tenantId: string, partitionKey: string) {

@@ -11,7 +11,7 @@ import { newId } from "../domain/ids.js";
 import { toCents } from "../domain/money.js";
 import { nextStatuses, type OrderStatus } from "../domain/order-status.js";
 import { AppError } from "../errors.js";
-import { allOrderShards, catalogStub, orderStub } from "../durable-objects/store-client.js";
+import { allOrderShards, catalogStub, orderStub } from "../objects/store/client.js";
 import { catalogView, orderView, type CreateOrder, type OrderRecord, type OrderView } from "../schemas/order.js";
 
 export type CacheStatus = "HIT" | "MISS" | "UPDATED";

@@ -5,7 +5,7 @@
  * Orders are sharded by id over ORDER_SHARDS instances (`<tenant>/orders-<n>`), so one tenant's
  * orders are not capped by one object; a customer's orders are read from every shard.
  */
-import { hash32 } from "../domain/ids.js";
+import { hash32 } from "../../domain/ids.js";
 
 /** Fixed: changing it would move existing orders to other shards. */
 export const ORDER_SHARDS = 8;

@@ -3,7 +3,7 @@
  * plays two roles: a shard (the `tasks` table) and the tenant's stats object (`stats_*` tables);
  * both sets of tables exist in every instance because they cost nothing while empty.
  */
-import type { Priority, TaskState, TaskStatus } from "../schemas/task.js";
+import type { Priority, TaskState, TaskStatus } from "../../schemas/task.js";
 
 export const MIGRATIONS = [
   "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",

@@ -9,15 +9,15 @@
  * the counts behind the estimate (task-stats.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { settings } from "../config.js";
-import { matchPattern } from "../domain/patterns.js";
-import { migrate } from "./schema.js";
-import { eachShard, STATS_NAME, taskQueue } from "./task-client.js";
-import { publishCompletions } from "./task-events.js";
-import { MIGRATIONS, isLive, toState, type BeganTask, type Moved, type TaskOutcome, type TaskRow } from "./task-sql.js";
-import { TaskStats, type EstimateInputs, type StatsReport } from "./task-stats.js";
-import { TaskStore, type NewTask } from "./task-store.js";
-import { PRIORITIES, type Priority, type TaskMessage, type TaskState, type TaskStatus } from "../schemas/task.js";
+import { settings } from "../../config.js";
+import { matchPattern } from "../../domain/patterns.js";
+import { migrate } from "../kit/migrations.js";
+import { eachShard, STATS_NAME, taskQueue } from "./client.js";
+import { publishCompletions } from "./completions.js";
+import { MIGRATIONS, isLive, toState, type BeganTask, type Moved, type TaskOutcome, type TaskRow } from "./sql.js";
+import { TaskStats, type EstimateInputs, type StatsReport } from "../task-stats/tables.js";
+import { TaskStore, type NewTask } from "./store.js";
+import { PRIORITIES, type Priority, type TaskMessage, type TaskState, type TaskStatus } from "../../schemas/task.js";
 
 const SEND_CHUNK = 100;
 /** Queues hold a delayed message for at most 12 h; a later attempt is sent by the alarm when due. */

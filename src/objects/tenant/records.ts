@@ -2,8 +2,8 @@
  * The subscription table of the Tenant object. Records are kept as JSON (one row each) with the
  * name as a unique column; every change bumps nothing global — readers cache for at most 2 s.
  */
-import { LIMITS } from "../config.js";
-import type { SubscriptionRecord } from "../schemas/subscription.js";
+import { LIMITS } from "../../config.js";
+import type { SubscriptionRecord } from "../../schemas/subscription.js";
 
 export type StoreResult<T> = { ok: true; value: T } | { ok: false; code: "CONFLICT" | "LIMIT_EXCEEDED" | "NOT_FOUND"; detail: string };
 

@@ -5,10 +5,10 @@
  * causationId = the task id. The event id is fixed per run, so a re-publish after a failure (the
  * shard's alarm tries again) is deduplicated by the partition.
  */
-import { AppError } from "../errors.js";
-import { publishEnvelopes, toEnvelope } from "./publish.js";
-import type { PendingEvent } from "./task-sql.js";
-import type { TaskStore } from "./task-store.js";
+import { AppError } from "../../errors.js";
+import { publishEnvelopes, toEnvelope } from "../../services/publish.js";
+import type { PendingEvent } from "./sql.js";
+import type { TaskStore } from "./store.js";
 
 /** Publishes what is pending (at most `limit`); true when nothing is left over. */
 export async function publishCompletions(env: Env, tenantId: string, store: TaskStore, limit = 50): Promise<boolean> {

@@ -1,6 +1,6 @@
 /** The worker table of the Tenant object: one JSON row per worker endpoint, names unique. */
-import type { StoreResult } from "./tenant-subscriptions.js";
-import type { WorkerRecord } from "../schemas/worker.js";
+import type { StoreResult } from "./records.js";
+import type { WorkerRecord } from "../../schemas/worker.js";
 
 export class WorkerStore {
   static readonly MIGRATIONS = [

@@ -1,6 +1,6 @@
 /** The Store object's SQL schema, row shapes and row → record mapping (private to it and its tests). */
-import type { OrderStatus } from "../domain/order-status.js";
-import type { CatalogItemRecord, OrderLine, OrderRecord } from "../schemas/order.js";
+import type { OrderStatus } from "../../domain/order-status.js";
+import type { CatalogItemRecord, OrderLine, OrderRecord } from "../../schemas/order.js";
 
 export const STORE_MIGRATIONS = [
   `CREATE TABLE catalog (item_id TEXT PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL,
