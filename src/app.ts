@@ -13,6 +13,7 @@ import { tenants } from "./routes/tenants.js";
 import { events } from "./routes/events.js";
 import { subscriptions } from "./routes/subscriptions.js";
 import { webhooks } from "./routes/webhooks.js";
+import { webhookDeliveries } from "./routes/webhook-deliveries.js";
 import { tasks } from "./routes/tasks.js";
 import { workers } from "./routes/workers.js";
 import { cache } from "./routes/cache.js";
@@ -42,6 +43,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/", events);
   app.route("/", subscriptions);
   app.route("/", webhooks);
+  app.route("/", webhookDeliveries);
   app.route("/", tasks);
   app.route("/", workers);
   app.route("/", cache);

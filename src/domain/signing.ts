@@ -1,11 +1,12 @@
 /**
- * Webhook wire-format signing (design contract): the `X-Signature` (hex HMAC-SHA256 of the raw
+ * Webhook wire-format signing (docs/architecture.md, "Webhook wire format"): the `X-Signature` (hex HMAC-SHA256 of the raw
  * body) and Standard Webhooks `webhook-signature` headers, the full set of delivery headers, and
  * the validation rule for client-supplied signing secrets.
  *
  * Key material: a secret's UTF-8 bytes, except that a `whsec_<base64>` secret uses the
  * base64-decoded bytes (as the Standard Webhooks libraries do).
  */
+import { toHex } from "./ids.js";
 
 const SECRET_PREFIX = "whsec_";
 const MIN_SECRET_CHARS = 16;
@@ -35,12 +36,6 @@ function bytesToBase64(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
-}
-
-function bytesToHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
@@ -125,7 +120,7 @@ export async function signatureHeaders(
   const parts = await Promise.all(
     secrets.map(async (secret) => {
       const [bodyMac, stdMac] = await Promise.all([hmac(secret, rawBody), hmac(secret, signed)]);
-      return { x: `sha256=${bytesToHex(bodyMac)}`, std: `v1,${bytesToBase64(stdMac)}` };
+      return { x: `sha256=${toHex(bodyMac)}`, std: `v1,${bytesToBase64(stdMac)}` };
     }),
   );
   return {

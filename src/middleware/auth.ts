@@ -8,9 +8,9 @@ import { createMiddleware } from "hono/factory";
 import type { Context } from "hono";
 import { DEV, KEY_CACHE_MS, settings } from "../config.js";
 import { AppError } from "../errors.js";
-import { sha256Hex } from "../domain/ids.js";
 import { tenantOfKey } from "../domain/keys.js";
 import type { AppEnv, Principal } from "../context.js";
+import { verifyKey } from "../services/tenants.js";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const cache = new Map<string, { principal: Principal; until: number }>();
@@ -60,7 +60,7 @@ export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Princ
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && hit.until > now) return hit.principal;
-  const keyId = await c.env.TENANT.get(c.env.TENANT.idFromName(tenantId)).verifyKey(await sha256Hex(key));
+  const keyId = await verifyKey(c.env, tenantId, key);
   if (!keyId) {
     cache.delete(key);
     throw new AppError("INVALID_API_KEY", "Unknown API key: it does not exist or was revoked.");

@@ -12,7 +12,7 @@ import type { AppEnv } from "../context.js";
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;.*)?$/i;
 const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
-export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
+export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (!WITH_BODY.has(c.req.method)) return next();
   const declared = Number(c.req.header("content-length") ?? "NaN");
   if (declared > LIMITS.requestBodyBytes) throw tooLarge();

@@ -9,7 +9,7 @@
  */
 import { settings } from "../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds } from "../domain/backoff.js";
-import { partitionStub } from "../services/publish.js";
+import { partitionStub } from "../objects/partition/client.js";
 import { tenantSubscriptions } from "../services/subscription-cache.js";
 import { disableWebhook } from "../services/webhooks.js";
 import { parseStored } from "../schemas/event.js";
@@ -19,6 +19,7 @@ import type { LogEntry } from "../objects/endpoint/object.js";
 import type { BeginRequest } from "../objects/partition/deliveries.js";
 import type { AttemptOutcome, BeganAttempt } from "../objects/partition/sql.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
+import { tenantStub } from "../objects/tenant/client.js";
 
 /** Concurrent requests to one endpoint within a batch (others' deliveries never wait on it). */
 const PER_ENDPOINT = 32;
@@ -72,7 +73,7 @@ async function findSubscription(env: Env, tenantId: string, id: string): Promise
   if (cached?.status === "ACTIVE") return cached;
   // Missing or disabled in a list up to 2 s old (created or re-enabled since): read it, so a
   // delivery is never dropped on a stale cache.
-  return (await env.TENANT.get(env.TENANT.idFromName(tenantId)).getSubscription(id)) ?? undefined;
+  return (await tenantStub(env, tenantId).getSubscription(id)) ?? undefined;
 }
 
 /** One call per partition: begin every attempt, or drop rows whose subscription is gone or disabled. */

@@ -7,7 +7,8 @@
  * A batch's messages run concurrently; at the end one report per tenant goes to its stats object.
  */
 import { settings } from "../config.js";
-import { statsStub, shardStub } from "../objects/task-shard/client.js";
+import { shardStub } from "../objects/task-shard/client.js";
+import { statsStub } from "../objects/task-stats/client.js";
 import { acquire, chooseWorker, reportHealth, servingWorkers, tenantWorkers } from "../services/worker-pool.js";
 import { TASK_RESULT_BYTES, TaskMessageSchema, type TaskMessage } from "../schemas/task.js";
 import { signedPost } from "./signed-post.js";
@@ -38,7 +39,7 @@ export async function consumeTasks(batch: MessageBatch, env: Env): Promise<void>
   await Promise.all(
     [...reports].map(([tenantId, report]) =>
       statsStub(env, tenantId)
-        .statsReport(tenantId, report)
+        .report(tenantId, report)
         .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", message: "task stats report lost", error: String(err) }))),
     ),
   );

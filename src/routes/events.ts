@@ -1,10 +1,9 @@
 /** Publishing and reading events: POST /events, POST /events/batch, GET /events/:id, partition logs. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
-import { AppError, problemBody, validationError, type Problem } from "../errors.js";
+import { AppError, problemBody } from "../errors.js";
 import { CLIENT_ID } from "../domain/ids.js";
-import { partitionFor, partitionStub, publishEnvelopes, toEnvelope } from "../services/publish.js";
-import { invalidateKeys } from "../cache/index.js";
+import { publishBatch, publishEvent, readEvent, readLog } from "../services/events.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   BatchSchema,
@@ -13,9 +12,6 @@ import {
   PartitionName,
   PublishEventSchema,
   PublishResultSchema,
-  parseStored,
-  type EventEnvelope,
-  type PublishResult,
 } from "../schemas/event.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
@@ -52,13 +48,9 @@ events.openapi(
       }
       input.id = key;
     }
-    const { tenantId } = c.var.principal;
-    const [result] = (await publishEnvelopes(c.env, tenantId, [toEnvelope(input, tenantId)])) as [PublishResult];
+    const result = await publishEvent(c.env, c.var.principal.tenantId, input);
     if (result.duplicate) c.header("Idempotent-Replayed", "true");
-    // Committed first, then invalidated, then the 202; a duplicate repeats no side effect.
-    const keys = input.cacheInvalidation?.keys;
-    const invalidated = keys && !result.duplicate ? await invalidateKeys(c.env, tenantId, keys) : undefined;
-    return c.json({ ...result, ...(invalidated ? { invalidated } : {}) }, 202);
+    return c.json(result, 202);
   },
 );
 
@@ -74,38 +66,10 @@ events.openapi(
   }),
   async (c) => {
     const { events: raw } = c.req.valid("json");
-    const { tenantId } = c.var.principal;
-    const requestId = c.var.requestId;
-    const results: Array<PublishResult | (Problem & { index: number })> = new Array(raw.length);
-    const valid: Array<{ at: number; envelope: EventEnvelope }> = [];
-    raw.forEach((item, at) => {
-      try {
-        const parsed = PublishEventSchema.safeParse(item);
-        if (!parsed.success) throw validationError(parsed.error, `events.${at}`);
-        valid.push({ at, envelope: toEnvelope(parsed.data, tenantId) });
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        results[at] = { index: at, ...problemBody(err.code, err.message, requestId, err.errors) };
-      }
-    });
-    if (valid.length > 0) {
-      const distinct = new Set(valid.flatMap((v) => v.envelope.cacheInvalidation?.keys ?? []));
-      if (distinct.size > LIMITS.batchInvalidationKeys) {
-        throw new AppError("VALIDATION_FAILED", `A batch may invalidate at most ${LIMITS.batchInvalidationKeys} distinct cache keys; this one names ${distinct.size}.`, [
-          { path: "events", message: "too many cacheInvalidation.keys in total" },
-        ]);
-      }
-      const published = await publishEnvelopes(c.env, tenantId, valid.map((v) => v.envelope));
-      // Each key is cleared once for the whole batch (new events only: a duplicate repeats nothing).
-      const wanted = new Set(valid.flatMap((v, i) => ((published[i] as PublishResult).duplicate ? [] : v.envelope.cacheInvalidation?.keys ?? [])));
-      const cleared = new Set(wanted.size > 0 ? await invalidateKeys(c.env, tenantId, [...wanted]) : []);
-      valid.forEach((v, i) => {
-        const result = published[i] as PublishResult;
-        const keys = v.envelope.cacheInvalidation?.keys;
-        const invalidated = keys && !result.duplicate ? keys.filter((k) => cleared.has(k)) : undefined;
-        results[v.at] = { ...result, ...(invalidated ? { invalidated } : {}) };
-      });
-    }
+    const outcomes = await publishBatch(c.env, c.var.principal.tenantId, raw);
+    const results = outcomes.map((o, index) =>
+      o instanceof AppError ? { index, ...problemBody(o.code, o.message, c.var.requestId, o.errors) } : o,
+    );
     return c.json({ results }, 202);
   },
 );
@@ -125,14 +89,7 @@ events.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { partitionKey } = c.req.valid("query");
-    const { tenantId } = c.var.principal;
-    const partition = partitionFor(id, partitionKey);
-    const found = await partitionStub(c.env, tenantId, partition).getEvent(id);
-    if (!found) {
-      throw new AppError("NOT_FOUND", `No event ${id} in partition ${partition}${partitionKey ? "" : " (pass ?partitionKey= if it was published with one)"}.`);
-    }
-    const { cacheInvalidation: _ci, ...event } = parseStored(found.event);
-    return c.json({ ...event, deliveries: found.deliveries }, 200);
+    return c.json(await readEvent(c.env, c.var.principal.tenantId, id, partitionKey), 200);
   },
 );
 
@@ -161,8 +118,6 @@ events.openapi(
   async (c) => {
     const { key } = c.req.valid("param");
     const { after, limit } = c.req.valid("query");
-    const page = await partitionStub(c.env, c.var.principal.tenantId, key).readLog(after, limit);
-    const events = page.map(parseStored).map(({ cacheInvalidation: _ci, ...e }) => e);
-    return c.json({ events, nextAfter: events.at(-1)?.sequence ?? after }, 200);
+    return c.json(await readLog(c.env, c.var.principal.tenantId, key, after, limit), 200);
   },
 );

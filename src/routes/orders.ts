@@ -3,6 +3,7 @@
  * mounted here). POST and PATCH write through to the cache (`X-Cache-Status: UPDATED`) and publish
  * `order.created` / `order.status.changed` from the Store object; GET /orders/:id is cache-aside.
  */
+import { AppError } from "../errors.js";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import { CacheStatusHeader } from "../schemas/cache.js";
@@ -46,9 +47,11 @@ routes.openapi(
     responses: { 200: withCacheStatus(jsonContent(OrderSchema, "The order")) },
   }),
   async (c) => {
-    const { order, cache } = await getOrder(c.env, c.var.principal.tenantId, c.req.valid("param").id);
-    c.header("X-Cache-Status", cache);
-    return c.json(order, 200);
+    const { id } = c.req.valid("param");
+    const found = await getOrder(c.env, c.var.principal.tenantId, id);
+    if (!found) throw new AppError("NOT_FOUND", `No order ${id}.`, undefined, { "x-cache-status": "MISS" });
+    c.header("X-Cache-Status", found.cache);
+    return c.json(found.order, 200);
   },
 );
 

@@ -5,7 +5,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { adminAuth, tenantAuth } from "../middleware/auth.js";
-import { jsonBody } from "../middleware/body.js";
+import { parseJsonBody } from "../middleware/body.js";
 import { problemResponses } from "../schemas/common.js";
 
 type RouteConfig = Parameters<typeof createRoute>[0];
@@ -13,7 +13,7 @@ type RouteConfig = Parameters<typeof createRoute>[0];
 export function tenantRoute<R extends Omit<RouteConfig, "middleware" | "security">>(config: R) {
   return createRoute({
     ...config,
-    middleware: [tenantAuth, jsonBody] as const,
+    middleware: [tenantAuth, parseJsonBody] as const,
     security: [{ Bearer: [] }],
     responses: { ...problemResponses(400, 401, 404), ...config.responses },
   });
@@ -22,7 +22,7 @@ export function tenantRoute<R extends Omit<RouteConfig, "middleware" | "security
 export function adminRoute<R extends Omit<RouteConfig, "middleware" | "security">>(config: R) {
   return createRoute({
     ...config,
-    middleware: [adminAuth, jsonBody] as const,
+    middleware: [adminAuth, parseJsonBody] as const,
     security: [{ Bearer: [] }],
     responses: { ...problemResponses(400, 401, 403), ...config.responses },
   });

@@ -9,7 +9,7 @@ import {
   UpdateSubscriptionSchema,
   toView,
 } from "../schemas/subscription.js";
-import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "../services/subscriptions.js";
+import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, updateSubscription } from "../services/subscriptions.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 
@@ -41,7 +41,7 @@ subscriptions.openapi(
     responses: { 200: jsonContent(SubscriptionListSchema, "All of the tenant's subscriptions") },
   }),
   async (c) => {
-    const list = await tenantStub(c.env, c.var.principal.tenantId).listSubscriptions();
+    const list = await listSubscriptions(c.env, c.var.principal.tenantId);
     return c.json({ subscriptions: list.map(toView) }, 200);
   },
 );

@@ -1,7 +1,5 @@
 /** Tenants (admin) and a tenant's own API keys. */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { AppError } from "../errors.js";
-import { newId } from "../domain/ids.js";
 import { jsonBody, jsonContent } from "../schemas/common.js";
 import {
   CreateKeySchema,
@@ -13,8 +11,7 @@ import {
 } from "../schemas/tenant.js";
 import { adminRoute, tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
-
-const tenantStub = (env: Env, tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));
+import { createKey, createTenant, listKeys, revokeKey } from "../services/tenants.js";
 
 export const tenants = new OpenAPIHono<AppEnv>();
 
@@ -28,10 +25,7 @@ tenants.openapi(
     responses: { 201: jsonContent(TenantCreatedSchema, "Created; the key is shown only here") },
   }),
   async (c) => {
-    const { name } = c.req.valid("json");
-    const tenantId = newId("ten");
-    const { apiKey, keyId } = await tenantStub(c.env, tenantId).createTenant(tenantId, name);
-    return c.json({ tenantId, apiKey, keyId }, 201);
+    return c.json(await createTenant(c.env, c.req.valid("json").name), 201);
   },
 );
 
@@ -44,8 +38,7 @@ tenants.openapi(
     responses: { 200: jsonContent(KeyListSchema, "Keys") },
   }),
   async (c) => {
-    const keys = await tenantStub(c.env, c.var.principal.tenantId).listKeys();
-    return c.json({ keys }, 200);
+    return c.json({ keys: await listKeys(c.env, c.var.principal.tenantId) }, 200);
   },
 );
 
@@ -59,10 +52,7 @@ tenants.openapi(
     responses: { 201: jsonContent(KeyCreatedSchema, "Created") },
   }),
   async (c) => {
-    const body = c.req.valid("json");
-    const { tenantId } = c.var.principal;
-    const created = await tenantStub(c.env, tenantId).createKey(tenantId, body?.name ?? null);
-    return c.json(created, 201);
+    return c.json(await createKey(c.env, c.var.principal.tenantId, c.req.valid("json")?.name ?? null), 201);
   },
 );
 
@@ -76,9 +66,7 @@ tenants.openapi(
     responses: { 204: { description: "Revoked" } },
   }),
   async (c) => {
-    const { keyId } = c.req.valid("param");
-    const revoked = await tenantStub(c.env, c.var.principal.tenantId).revokeKey(keyId);
-    if (!revoked) throw new AppError("NOT_FOUND", `No API key ${keyId}.`);
+    await revokeKey(c.env, c.var.principal.tenantId, c.req.valid("param").keyId);
     return c.body(null, 204);
   },
 );

@@ -1,29 +1,12 @@
 /** A webhook's delivery log, redelivery, recovery, secret rotation and test sends. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { settings } from "../config.js";
-import { AppError } from "../errors.js";
-import { newId } from "../domain/ids.js";
-import { generateSecret } from "../domain/signing.js";
-import { redeliver } from "../services/webhooks.js";
-import { forgetSubscriptions } from "../services/subscription-cache.js";
-import { liveSecrets, signedPost } from "../queues/signed-post.js";
 import { IdParam, jsonBody, jsonContent } from "../schemas/common.js";
-import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
 import { DeliveryLogQuery, DeliveryLogSchema, RecoverSchema, RotateSecretSchema, RotatedSchema, TestResultSchema } from "../schemas/webhook.js";
-import { checkSecret, tenantStub } from "../services/subscriptions.js";
-import { getWebhook } from "./webhooks.js";
+import { deliveryLog, recoverSince, redeliverOne, rotateSecret, sendTest } from "../services/webhooks.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 
 const tags = ["webhooks"];
-export const endpointStub = (env: Env, tenantId: string, id: string) => env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${id}`));
-
-
-/** Re-sends every FAILED or DROPPED delivery logged since `sinceMs`, oldest first. */
-export async function recoverSince(env: Env, tenantId: string, id: string, sinceMs: number): Promise<number> {
-  const items = await endpointStub(env, tenantId, id).failedSince(sinceMs);
-  return items.length === 0 ? 0 : redeliver(env, tenantId, id, items);
-}
 
 export const webhookDeliveries = new OpenAPIHono<AppEnv>();
 
@@ -40,8 +23,7 @@ webhookDeliveries.openapi(
     const { tenantId } = c.var.principal;
     const { id } = c.req.valid("param");
     const { status, cursor } = c.req.valid("query");
-    await getWebhook(c.env, tenantId, id);
-    return c.json(await endpointStub(c.env, tenantId, id).list(status, cursor), 200);
+    return c.json(await deliveryLog(c.env, tenantId, id, status, cursor), 200);
   },
 );
 
@@ -57,12 +39,7 @@ webhookDeliveries.openapi(
   async (c) => {
     const { tenantId } = c.var.principal;
     const { id, deliveryId } = c.req.valid("param");
-    await getWebhook(c.env, tenantId, id);
-    const found = await endpointStub(c.env, tenantId, id).find(deliveryId);
-    if (!found) throw new AppError("NOT_FOUND", `No delivery ${deliveryId} for webhook ${id}.`);
-    if (found.status === "PENDING") throw new AppError("CONFLICT", `Delivery ${deliveryId} is still pending.`);
-    const sent = await redeliver(c.env, tenantId, id, [{ deliveryId, partitionKey: found.partitionKey }]);
-    if (sent === 0) throw new AppError("CONFLICT", `Delivery ${deliveryId} can no longer be sent: its event was pruned or it is pending.`);
+    await redeliverOne(c.env, tenantId, id, deliveryId);
     return c.json({ deliveryId, status: "PENDING" as const }, 202);
   },
 );
@@ -79,7 +56,6 @@ webhookDeliveries.openapi(
   async (c) => {
     const { tenantId } = c.var.principal;
     const { id } = c.req.valid("param");
-    await getWebhook(c.env, tenantId, id);
     const recovered = await recoverSince(c.env, tenantId, id, Date.parse(c.req.valid("json").since));
     return c.json({ recovered }, 202);
   },
@@ -98,21 +74,12 @@ webhookDeliveries.openapi(
   async (c) => {
     const { tenantId } = c.var.principal;
     const { id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const current = await getWebhook(c.env, tenantId, id);
-    const generated = body?.secret === undefined ? generateSecret() : undefined;
-    const secret = body?.secret !== undefined ? checkSecret(body.secret) : (generated as string);
-    const now = Date.now();
-    const expiresAt = now + (body?.graceSeconds ?? 86_400) * 1000;
-    const previous = liveSecrets(current.secrets, now).slice(0, 1).map((s) => ({ secret: s, expiresAt }));
-    const result = await tenantStub(c.env, tenantId).updateSubscription(id, { secrets: [{ secret }, ...previous] });
-    if (!result.ok) throw new AppError(result.code, result.detail);
-    forgetSubscriptions(tenantId);
+    const { generated, previousExpiresAt } = await rotateSecret(c.env, tenantId, id, c.req.valid("json"));
     return c.json(
       {
         webhookId: id,
         ...(generated ? { secret: generated } : {}),
-        previousSecretExpiresAt: previous.length > 0 ? new Date(expiresAt).toISOString() : null,
+        previousSecretExpiresAt: previousExpiresAt !== null ? new Date(previousExpiresAt).toISOString() : null,
       },
       200,
     );
@@ -129,30 +96,7 @@ webhookDeliveries.openapi(
     responses: { 200: jsonContent(TestResultSchema, "The receiver's status and latency") },
   }),
   async (c) => {
-    const { tenantId } = c.var.principal;
-    const hook = await getWebhook(c.env, tenantId, c.req.valid("param").id);
-    const event = {
-      id: newId("evt"),
-      type: "webhook.test",
-      timestamp: new Date().toISOString(),
-      source: "edgebus",
-      data: { webhookId: hook.id, message: "This is a test delivery." },
-      metadata: { version: "1.0", tenantId },
-      partitionKey: "_test",
-      sequence: 0,
-    };
-    const outcome = await signedPost({
-      url: hook.url as string,
-      secrets: hook.secrets,
-      allowPrivate: settings(c.env).allowPrivateTargets,
-      eventId: event.id,
-      eventType: event.type,
-      sequence: 0,
-      partitionKey: event.partitionKey,
-      attempt: 1,
-      rawBody: JSON.stringify({ event }),
-      timeoutMs: (hook.retryPolicy ?? DEFAULT_RETRY_POLICY).timeoutMs,
-    });
+    const outcome = await sendTest(c.env, c.var.principal.tenantId, c.req.valid("param").id);
     return c.json(
       {
         ok: outcome.class === "success",

@@ -12,21 +12,14 @@ import {
   WebhookUpdatedSchema,
 } from "../schemas/webhook.js";
 import { z } from "@hono/zod-openapi";
-import { createSubscription, deleteSubscription, getSubscription, tenantStub, updateSubscription } from "../services/subscriptions.js";
-import { endpointStub, recoverSince, webhookDeliveries } from "./webhook-deliveries.js";
+import { createSubscription, deleteSubscription, updateSubscription } from "../services/subscriptions.js";
+import { getWebhook, listWebhooks, recoverAfterDisable } from "../services/webhooks.js";
 import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
 
 const tags = ["webhooks"];
 
-export const webhookView = (r: SubscriptionRecord) => ({ webhookId: r.id, ...toView(r) });
-
-/** A webhook is a subscription with a URL; anything else is not found here. */
-export async function getWebhook(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord> {
-  const record = await getSubscription(env, tenantId, id);
-  if (record.url === undefined) throw new AppError("NOT_FOUND", `No webhook ${id} (it is a pull subscription).`);
-  return record;
-}
+const webhookView = (r: SubscriptionRecord) => ({ webhookId: r.id, ...toView(r) });
 
 export const webhooks = new OpenAPIHono<AppEnv>();
 
@@ -59,8 +52,7 @@ webhooks.openapi(
     responses: { 200: jsonContent(z.object({ webhooks: z.array(WebhookSchema) }), "Subscriptions with a URL") },
   }),
   async (c) => {
-    const list = await tenantStub(c.env, c.var.principal.tenantId).listSubscriptions();
-    return c.json({ webhooks: list.filter((s) => s.url !== undefined).map(webhookView) }, 200);
+    return c.json({ webhooks: (await listWebhooks(c.env, c.var.principal.tenantId)).map(webhookView) }, 200);
   },
 );
 
@@ -94,11 +86,7 @@ webhooks.openapi(
       throw new AppError("VALIDATION_FAILED", "recover applies only when setting status ACTIVE.", [{ path: "recover", message: "needs status ACTIVE" }]);
     }
     const { record, generatedSecret } = await updateSubscription(c.env, tenantId, id, patch);
-    // What failed while the endpoint was failing: everything since its last successful delivery.
-    const recovered =
-      recover && before.status === "DISABLED"
-        ? await recoverSince(c.env, tenantId, id, (await endpointStub(c.env, tenantId, id).lastSuccessAt()) ?? Date.parse(before.createdAt))
-        : undefined;
+    const recovered = recover && before.status === "DISABLED" ? await recoverAfterDisable(c.env, tenantId, before) : undefined;
     return c.json(
       {
         ...webhookView(record),
@@ -127,5 +115,3 @@ webhooks.openapi(
     return c.body(null, 204);
   },
 );
-
-webhooks.route("/", webhookDeliveries);

@@ -69,12 +69,15 @@ export async function changeOrderStatus(env: Env, tenantId: string, id: string, 
   return writeThrough(env, tenantId, result.order);
 }
 
-/** Cache-aside with a version check: one small Store call either confirms the cached copy or returns the order. */
-export async function getOrder(env: Env, tenantId: string, id: string): Promise<{ order: OrderView; cache: CacheStatus }> {
+/**
+ * Cache-aside with a version check: one small Store call either confirms the cached copy or
+ * returns the order. Null when there is no such order (a miss, as far as the cache goes).
+ */
+export async function getOrder(env: Env, tenantId: string, id: string): Promise<{ order: OrderView; cache: CacheStatus } | null> {
   const cached = await readCache(env, tenantId, id);
   const lookup = await orderStub(env, tenantId, id).lookupOrder(id, cached?.version ?? null);
   if (lookup.state === "current" && cached) return { order: JSON.parse(cached.text) as OrderView, cache: "HIT" };
-  if (lookup.state !== "found") throw new AppError("NOT_FOUND", `No order ${id}.`, undefined, { "x-cache-status": "MISS" });
+  if (lookup.state !== "found") return null;
   const order = orderView(lookup.order);
   await writeCache(env, tenantId, id, JSON.stringify(order), cacheSettings(env).defaultTtlSeconds, lookup.order.version);
   return { order, cache: "MISS" };

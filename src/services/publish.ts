@@ -3,23 +3,14 @@
  * health): fills the envelope's defaults, matches it against the tenant's cached subscriptions,
  * groups events by partition, and makes one Partition call per partition touched.
  */
-import { AUTO_SHARDS, LIMITS } from "../config.js";
+import { LIMITS } from "../config.js";
 import { AppError } from "../errors.js";
-import { hash32, newId } from "../domain/ids.js";
+import { newId } from "../domain/ids.js";
 import { tenantSubscriptions } from "./subscription-cache.js";
-import type { PublishItem } from "../objects/partition/object.js";
+import { partitionFor, partitionStub, type PublishItem } from "../objects/partition/client.js";
 import type { EventEnvelope, PublishEvent, PublishResult } from "../schemas/event.js";
 
-export function partitionStub(env: Env, tenantId: string, partitionKey: string) {
-  return env.PARTITION.get(env.PARTITION.idFromName(`${tenantId}/${partitionKey}`));
-}
-
-/** The partition an event goes to: its own key, or `_shard-<n>` from a hash of its id. */
-export function partitionFor(eventId: string, partitionKey?: string): string {
-  return partitionKey ?? `_shard-${hash32(eventId) % AUTO_SHARDS}`;
-}
-
-/** Fills the defaults of DESIGN §3; throws a 403 when the body names another tenant. */
+/** Fills the envelope's defaults; refuses (TENANT_MISMATCH) a body that names another tenant. */
 export function toEnvelope(input: PublishEvent, tenantId: string, now = new Date()): EventEnvelope {
   if (input.metadata?.tenantId !== undefined && input.metadata.tenantId !== tenantId) {
     throw new AppError("TENANT_MISMATCH", "metadata.tenantId names another tenant than the API key's.");

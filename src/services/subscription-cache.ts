@@ -8,6 +8,7 @@
 import { SUBSCRIPTION_CACHE_MS } from "../config.js";
 import { SubscriptionIndex } from "../domain/patterns.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
+import { tenantStub } from "../objects/tenant/client.js";
 
 interface Entry {
   until: number;
@@ -20,7 +21,7 @@ const entries = new Map<string, Entry>();
 export async function tenantSubscriptions(env: Env, tenantId: string): Promise<Entry> {
   const cached = entries.get(tenantId);
   if (cached && cached.until > Date.now()) return cached;
-  const list = await env.TENANT.get(env.TENANT.idFromName(tenantId)).listSubscriptions();
+  const list = await tenantStub(env, tenantId).listSubscriptions();
   const entry: Entry = {
     until: Date.now() + SUBSCRIPTION_CACHE_MS,
     index: new SubscriptionIndex(list.filter((s) => s.status === "ACTIVE")),

@@ -12,8 +12,8 @@ import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
 import { forgetSubscriptions } from "./subscription-cache.js";
 import type { StoreResult } from "../objects/tenant/records.js";
 import type { CreateSubscription, SubscriptionRecord, UpdateSubscription } from "../schemas/subscription.js";
-
-export const tenantStub = (env: Env, tenantId: string) => env.TENANT.get(env.TENANT.idFromName(tenantId));
+import { tenantStub } from "../objects/tenant/client.js";
+import { endpointStub } from "../objects/endpoint/client.js";
 
 export function checkUrl(env: Env, url: string): string {
   const check = checkTarget(url, { allowPrivate: settings(env).allowPrivateTargets });
@@ -21,6 +21,7 @@ export function checkUrl(env: Env, url: string): string {
   return check.url.toString();
 }
 
+/** A client-supplied signing secret (webhooks and workers alike). */
 export function checkSecret(secret: string): string {
   if (!isValidClientSecret(secret)) {
     throw new AppError("VALIDATION_FAILED", "secret: 16–256 characters (a whsec_ secret must decode to at least 16 bytes).", [
@@ -70,6 +71,10 @@ export async function createSubscription(
   return { record: created, ...(generatedSecret !== undefined ? { generatedSecret } : {}) };
 }
 
+export async function listSubscriptions(env: Env, tenantId: string): Promise<SubscriptionRecord[]> {
+  return tenantStub(env, tenantId).listSubscriptions();
+}
+
 export async function getSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord> {
   const record = await tenantStub(env, tenantId).getSubscription(id);
   if (!record) throw new AppError("NOT_FOUND", `No subscription ${id}.`);
@@ -115,5 +120,5 @@ export async function deleteSubscription(env: Env, tenantId: string, id: string)
   if (!(await tenantStub(env, tenantId).deleteSubscription(id))) throw new AppError("NOT_FOUND", `No subscription ${id}.`);
   forgetSubscriptions(tenantId);
   // A webhook's delivery log goes with it (a pull subscription never had one).
-  if (record.url !== undefined) await env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${id}`)).erase();
+  if (record.url !== undefined) await endpointStub(env, tenantId, id).erase();
 }

@@ -1,13 +1,118 @@
 /**
- * Disabling a webhook (410 Gone, or failing past the health window) and redelivering, shared by
- * the consumer, the Endpoint object and the routes. Disabling publishes `webhook.disabled` to the
- * tenant's own bus, so it can be subscribed to like any event.
+ * Webhooks — subscriptions with a URL — beyond creating and changing them (subscriptions.ts):
+ * their delivery log, redelivery and recovery, secret rotation, test sends, and disabling one
+ * (410 Gone, or failing past the health window), which publishes `webhook.disabled` to the
+ * tenant's own bus so it can be subscribed to like any event. Shared by the routes, the delivery
+ * consumer and the Endpoint object.
  */
-import { partitionStub, publishEnvelopes, toEnvelope } from "./publish.js";
+import { settings } from "../config.js";
+import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
+import { newId } from "../domain/ids.js";
+import { generateSecret } from "../domain/signing.js";
+import { AppError } from "../errors.js";
+import { endpointStub } from "../objects/endpoint/client.js";
+import { partitionStub } from "../objects/partition/client.js";
+import { tenantStub } from "../objects/tenant/client.js";
+import { liveSecrets, signedPost } from "../queues/signed-post.js";
+import type { DeliveryStatus } from "../schemas/event.js";
+import type { SubscriptionRecord } from "../schemas/subscription.js";
+import { publishEnvelopes, toEnvelope } from "./publish.js";
 import { forgetSubscriptions } from "./subscription-cache.js";
+import { checkSecret, getSubscription, listSubscriptions } from "./subscriptions.js";
+
+/** A webhook is a subscription with a URL; anything else is not found here. */
+export async function getWebhook(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord> {
+  const record = await getSubscription(env, tenantId, id);
+  if (record.url === undefined) throw new AppError("NOT_FOUND", `No webhook ${id} (it is a pull subscription).`);
+  return record;
+}
+
+export async function listWebhooks(env: Env, tenantId: string): Promise<SubscriptionRecord[]> {
+  return (await listSubscriptions(env, tenantId)).filter((s) => s.url !== undefined);
+}
+
+export async function deliveryLog(env: Env, tenantId: string, id: string, status: DeliveryStatus | undefined, cursor: string | undefined) {
+  await getWebhook(env, tenantId, id);
+  return endpointStub(env, tenantId, id).list(status, cursor);
+}
+
+/** Sends one settled delivery again (a fresh attempt budget). */
+export async function redeliverOne(env: Env, tenantId: string, id: string, deliveryId: string): Promise<void> {
+  await getWebhook(env, tenantId, id);
+  const found = await endpointStub(env, tenantId, id).find(deliveryId);
+  if (!found) throw new AppError("NOT_FOUND", `No delivery ${deliveryId} for webhook ${id}.`);
+  if (found.status === "PENDING") throw new AppError("CONFLICT", `Delivery ${deliveryId} is still pending.`);
+  const sent = await redeliver(env, tenantId, id, [{ deliveryId, partitionKey: found.partitionKey }]);
+  if (sent === 0) throw new AppError("CONFLICT", `Delivery ${deliveryId} can no longer be sent: its event was pruned or it is pending.`);
+}
+
+/** Re-sends every FAILED or DROPPED delivery logged since `sinceMs`, oldest first. */
+export async function recoverSince(env: Env, tenantId: string, id: string, sinceMs: number): Promise<number> {
+  await getWebhook(env, tenantId, id);
+  return resendFailed(env, tenantId, id, sinceMs);
+}
+
+/** After re-activation: what failed while the endpoint was failing, i.e. since its last success. */
+export async function recoverAfterDisable(env: Env, tenantId: string, before: SubscriptionRecord): Promise<number> {
+  const since = (await endpointStub(env, tenantId, before.id).lastSuccessAt()) ?? Date.parse(before.createdAt);
+  return resendFailed(env, tenantId, before.id, since);
+}
+
+async function resendFailed(env: Env, tenantId: string, id: string, sinceMs: number): Promise<number> {
+  const items = await endpointStub(env, tenantId, id).failedSince(sinceMs);
+  return items.length === 0 ? 0 : redeliver(env, tenantId, id, items);
+}
+
+/** New signing secret; the newest previous one keeps signing until the grace period ends. */
+export async function rotateSecret(
+  env: Env,
+  tenantId: string,
+  id: string,
+  input: { secret?: string; graceSeconds?: number } | undefined,
+): Promise<{ generated?: string; previousExpiresAt: number | null }> {
+  const current = await getWebhook(env, tenantId, id);
+  const generated = input?.secret === undefined ? generateSecret() : undefined;
+  const secret = input?.secret !== undefined ? checkSecret(input.secret) : (generated as string);
+  const now = Date.now();
+  const expiresAt = now + (input?.graceSeconds ?? 86_400) * 1000;
+  const previous = liveSecrets(current.secrets, now)
+    .slice(0, 1)
+    .map((s) => ({ secret: s, expiresAt }));
+  const result = await tenantStub(env, tenantId).updateSubscription(id, { secrets: [{ secret }, ...previous] });
+  if (!result.ok) throw new AppError(result.code, result.detail);
+  forgetSubscriptions(tenantId);
+  return { ...(generated ? { generated } : {}), previousExpiresAt: previous.length > 0 ? expiresAt : null };
+}
+
+/** Sends a signed webhook.test event now and reports the receiver's answer. */
+export async function sendTest(env: Env, tenantId: string, id: string) {
+  const hook = await getWebhook(env, tenantId, id);
+  const event = {
+    id: newId("evt"),
+    type: "webhook.test",
+    timestamp: new Date().toISOString(),
+    source: "edgebus",
+    data: { webhookId: hook.id, message: "This is a test delivery." },
+    metadata: { version: "1.0", tenantId },
+    partitionKey: "_test",
+    sequence: 0,
+  };
+  return signedPost({
+    url: hook.url as string,
+    secrets: hook.secrets,
+    allowPrivate: settings(env).allowPrivateTargets,
+    eventId: event.id,
+    eventType: event.type,
+    sequence: 0,
+    partitionKey: event.partitionKey,
+    attempt: 1,
+    rawBody: JSON.stringify({ event }),
+    timeoutMs: (hook.retryPolicy ?? DEFAULT_RETRY_POLICY).timeoutMs,
+  });
+}
 
 export async function disableWebhook(env: Env, tenantId: string, subscriptionId: string, reason: string): Promise<void> {
-  const tenant = env.TENANT.get(env.TENANT.idFromName(tenantId));
+  const tenant = tenantStub(env, tenantId);
   const before = await tenant.getSubscription(subscriptionId);
   if (!before || before.status !== "ACTIVE") return;
   const updated = await tenant.updateSubscription(subscriptionId, { status: "DISABLED", disabledReason: reason });
@@ -43,6 +148,6 @@ export async function redeliver(
     sent.push(...(await partitionStub(env, tenantId, partitionKey).redeliver(tenantId, partitionKey, ids)));
   }
   // Only what was really sent again shows as pending (a row pruned from its partition is not).
-  if (sent.length > 0) await env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${subscriptionId}`)).markPending(sent);
+  if (sent.length > 0) await endpointStub(env, tenantId, subscriptionId).markPending(sent);
   return sent.length;
 }

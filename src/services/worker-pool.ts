@@ -10,6 +10,7 @@ import { SUBSCRIPTION_CACHE_MS } from "../config.js";
 import { matchPattern } from "../domain/patterns.js";
 import { PRIORITIES, type Priority } from "../schemas/task.js";
 import type { WorkerRecord } from "../schemas/worker.js";
+import { tenantStub } from "../objects/tenant/client.js";
 
 export const WORKER_CACHE_MS = SUBSCRIPTION_CACHE_MS;
 export const UNHEALTHY_MS = 30_000;
@@ -21,7 +22,7 @@ const lists = new Map<string, { until: number; workers: WorkerRecord[] }>();
 export async function tenantWorkers(env: Env, tenantId: string, fresh = false): Promise<WorkerRecord[]> {
   const cached = lists.get(tenantId);
   if (cached && !fresh && cached.until > Date.now()) return cached.workers;
-  const workers = await env.TENANT.get(env.TENANT.idFromName(tenantId)).listWorkers();
+  const workers = await tenantStub(env, tenantId).listWorkers();
   lists.set(tenantId, { until: Date.now() + WORKER_CACHE_MS, workers });
   return workers;
 }

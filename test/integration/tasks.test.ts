@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
 import { TaskShard } from "../../src/objects/task-shard/object.js";
-import { statsStub, taskStub } from "../../src/objects/task-shard/client.js";
+import { taskStub } from "../../src/objects/task-shard/client.js";
+import { statsStub } from "../../src/objects/task-stats/client.js";
 import type { TaskMessage } from "../../src/schemas/task.js";
 
 type Task = { taskId: string; type: string; priority: string; status: string; attempts: number; worker?: string; result?: unknown; error?: string; finishedAt?: string };
@@ -70,11 +71,11 @@ describe("tasks and workers", () => {
 
     // The consumer reported the finished task and its processing time to the tenant's stats object.
     const stats = statsStub(env, tenantId);
-    await vi.waitFor(async () => expect(await stats.statsSnapshot()).toMatchObject({ backlog: { high: 0 }, types: { "process.order": { samples: 1 } } }));
+    await vi.waitFor(async () => expect(await stats.snapshot()).toMatchObject({ backlog: { high: 0 }, types: { "process.order": { samples: 1 } } }));
     // A drifted count is corrected by the stats object's recount from the shards.
     await runInDurableObject(stats, (_i, state) => void state.storage.sql.exec("UPDATE stats_backlog SET backlog = 99"));
     expect(await runDurableObjectAlarm(stats)).toBe(true);
-    expect((await stats.statsSnapshot()).backlog).toEqual({ high: 0, normal: 0, low: 0 });
+    expect((await stats.snapshot()).backlog).toEqual({ high: 0, normal: 0, low: 0 });
   });
 
   it("holds a delayed task and counts the delay into its estimate", async () => {

@@ -9,38 +9,36 @@
 import { DurableObject } from "cloudflare:workers";
 import { HANDOFF_MS, settings } from "../../config.js";
 import { newId } from "../../domain/ids.js";
+import { Alarm } from "../kit/alarm.js";
+import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
+import { sendInChunks } from "../kit/queue-send.js";
 import { MIGRATIONS, type DeliveryRow, deliveryView } from "./sql.js";
 import { begin, record, type BeginRequest, type BeginResult, type RecordRequest } from "./deliveries.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
-import type { EventEnvelope, PublishResult, StoredEventText } from "../../schemas/event.js";
+import type { PublishResult, StoredEventText } from "../../schemas/event.js";
+import type { PublishItem } from "./client.js";
 
-/** What the worker passes for one event: the matching is done in the isolate (DESIGN §2). */
-export interface PublishItem {
-  envelope: EventEnvelope;
-  subscribers: string[];
-  routedTo?: string[];
-  push: Array<{ id: string; name: string }>;
-}
-
-const SEND_CHUNK = 100;
 /** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
 const PAGE_BYTES = 4 * 1024 * 1024;
 
 export class Partition extends DurableObject<Env> {
   private seq = 0;
-  private alarmAt: number | null = null;
   private named = false;
   private readonly sql: SqlStorage;
+  private readonly meta: Meta;
+  private readonly timer: Alarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.meta = new Meta(this.sql);
+    this.timer = new Alarm(ctx.storage);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
-      this.seq = Number(this.meta("seq") ?? 0);
-      this.named = this.meta("partitionKey") !== undefined;
-      this.alarmAt = await ctx.storage.getAlarm();
+      this.seq = Number(this.meta.get("seq") ?? 0);
+      this.named = this.meta.get("partitionKey") !== undefined;
+      await this.timer.load();
     });
   }
 
@@ -52,9 +50,9 @@ export class Partition extends DurableObject<Env> {
     try {
       results = this.ctx.storage.transactionSync(() => {
         // The alarm needs both to build queue messages; they never change for an object.
-        if (!this.named) this.setMeta("tenantId", tenantId).setMeta("partitionKey", partitionKey);
+        if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
         const out = items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
-        this.setMeta("seq", String(this.seq));
+        this.meta.set("seq", String(this.seq));
         return out;
       });
     } catch (err) {
@@ -64,10 +62,10 @@ export class Partition extends DurableObject<Env> {
     this.named = true;
     if (fresh.length > 0) {
       // Armed before anything is awaited, so a crash during sendBatch still wakes the object.
-      await this.scheduleAlarm(now + HANDOFF_MS);
+      await this.timer.wakeBy(now + HANDOFF_MS);
       await this.dispatch(fresh, now);
-    } else if (this.alarmAt === null) {
-      await this.scheduleAlarm(this.nextPrune() ?? now + settings(this.env).retentionMs);
+    } else if (!this.timer.isSet) {
+      await this.timer.wakeBy(this.nextPrune() ?? now + settings(this.env).retentionMs);
     }
     return results;
   }
@@ -115,10 +113,10 @@ export class Partition extends DurableObject<Env> {
   /** Hands rows to the Deliveries queue; a row the queue took gets the full lease. */
   protected async dispatch(messages: DeliveryMessage[], now: number): Promise<void> {
     const leaseUntil = now + settings(this.env).leaseMs;
-    for (let i = 0; i < messages.length; i += SEND_CHUNK) {
-      const chunk = messages.slice(i, i + SEND_CHUNK);
-      try {
-        await this.sendToQueue(chunk);
+    await sendInChunks(
+      messages,
+      (chunk) => this.sendToQueue(chunk),
+      (chunk) => {
         const ids = chunk.map((m) => m.deliveryId);
         this.sql.exec(
           // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
@@ -126,12 +124,10 @@ export class Partition extends DurableObject<Env> {
           leaseUntil,
           ...ids,
         );
-      } catch (err) {
-        console.warn(JSON.stringify({ level: "warn", message: "sendBatch failed; the alarm will re-send", error: String(err) }));
-      }
-    }
-    // At least a second away: while the queue refuses sends, the alarm retries, but never in a loop.
-    await this.scheduleAlarm(Math.max(this.nextLease() ?? leaseUntil, Date.now() + 1000));
+      },
+      "delivery",
+    );
+    await this.timer.rearm(Date.now(), this.nextLease() ?? leaseUntil);
   }
 
   /** The one place that talks to the queue (tests replace it to simulate a failed or lost send). */
@@ -140,7 +136,7 @@ export class Partition extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.timer.fired();
     const now = Date.now();
     const due = this.sql
       .exec<{ id: string; subscription_id: string; attempts: number }>(
@@ -149,8 +145,8 @@ export class Partition extends DurableObject<Env> {
       )
       .toArray();
     if (due.length > 0) {
-      const tenantId = this.meta("tenantId") ?? "";
-      const partitionKey = this.meta("partitionKey") ?? "";
+      const tenantId = this.meta.get("tenantId") ?? "";
+      const partitionKey = this.meta.get("partitionKey") ?? "";
       const messages = due.map<DeliveryMessage>((r) => ({
         kind: "delivery",
         tenantId,
@@ -162,8 +158,7 @@ export class Partition extends DurableObject<Env> {
       await this.dispatch(messages, now);
     }
     this.prune(now);
-    const next = this.nextLease() ?? this.nextPrune();
-    if (next !== null) await this.scheduleAlarm(Math.max(next, now + 1000));
+    await this.timer.rearm(now, this.nextLease(), this.nextPrune());
   }
 
   private prune(now: number): void {
@@ -184,12 +179,6 @@ export class Partition extends DurableObject<Env> {
   private nextPrune(): number | null {
     const oldest = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM events").one().t;
     return oldest === null ? null : oldest + settings(this.env).retentionMs;
-  }
-
-  private async scheduleAlarm(at: number): Promise<void> {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
   }
 
   // --- reading ---
@@ -247,18 +236,9 @@ export class Partition extends DurableObject<Env> {
       messages.push({ kind: "delivery", tenantId, partitionKey, deliveryId: id, subscriptionId: row.subscription_id, attempt: row.attempts + 1 });
     }
     if (messages.length > 0) {
-      await this.scheduleAlarm(now + HANDOFF_MS);
+      await this.timer.wakeBy(now + HANDOFF_MS);
       await this.dispatch(messages, now);
     }
     return messages.map((m) => m.deliveryId);
-  }
-
-  private meta(key: string): string | undefined {
-    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0]?.v;
-  }
-
-  private setMeta(key: string, value: string): this {
-    this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", key, value);
-    return this;
   }
 }

@@ -1,8 +1,9 @@
 /** The Partition object's SQL schema and row shapes (private to it and its tests). */
 import type { DeliveryStatus, StoredEventText } from "../../schemas/event.js";
+import { META_TABLE } from "../kit/meta.js";
 
 export const MIGRATIONS = [
-  "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+  META_TABLE,
   `CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
      result TEXT NOT NULL, created_at INTEGER NOT NULL)`,
   "CREATE INDEX events_created ON events (created_at)",

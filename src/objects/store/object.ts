@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { fromCents, totalCents } from "../../domain/money.js";
 import { canTransition, type OrderStatus } from "../../domain/order-status.js";
+import { Alarm } from "../kit/alarm.js";
 import { migrate } from "../kit/migrations.js";
 import { publishEnvelopes, toEnvelope } from "../../services/publish.js";
 import { STORE_MIGRATIONS, catalogRecord, orderRecord, placeholders, type CatalogRow, type OrderRow, type OutboxRow } from "./sql.js";
@@ -29,14 +30,15 @@ const ALARM_BATCH = 100;
 
 export class Store extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private alarmAt: number | null = null;
+  private readonly timer: Alarm;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.timer = new Alarm(ctx.storage);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, STORE_MIGRATIONS);
-      this.alarmAt = await ctx.storage.getAlarm();
+      await this.timer.load();
     });
   }
 
@@ -148,7 +150,7 @@ export class Store extends DurableObject<Env> {
   // --- the outbox ---
 
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.timer.fired();
     const rows = this.sql
       .exec<OutboxRow>("SELECT event_id, tenant_id, body, attempts FROM outbox ORDER BY created_at LIMIT ?", ALARM_BATCH)
       .toArray();
@@ -156,7 +158,7 @@ export class Store extends DurableObject<Env> {
     for (const row of rows) byTenant.set(row.tenant_id, [...(byTenant.get(row.tenant_id) ?? []), JSON.parse(row.body) as EventEnvelope]);
     for (const [tenantId, envelopes] of byTenant) await this.flush(tenantId, envelopes);
     const left = this.sql.exec<{ n: number; attempts: number | null }>("SELECT count(*) AS n, max(attempts) AS attempts FROM outbox").one();
-    if (left.n > 0) await this.scheduleAlarm(Date.now() + Math.min(RETRY_MAX_MS, 5_000 * 2 ** Math.min(left.attempts ?? 0, 10)));
+    if (left.n > 0) await this.timer.wakeBy(Date.now() + Math.min(RETRY_MAX_MS, 5_000 * 2 ** Math.min(left.attempts ?? 0, 10)));
   }
 
   /**
@@ -179,12 +181,9 @@ export class Store extends DurableObject<Env> {
 
   /** After the commit: the alarm is armed first, so a crash during the publish is covered too. */
   private async publishNow(tenantId: string, envelopes: EventEnvelope[]): Promise<void> {
-    await this.scheduleAlarm(Date.now() + REPUBLISH_AFTER_MS);
+    await this.timer.wakeBy(Date.now() + REPUBLISH_AFTER_MS);
     if (!(await this.flush(tenantId, envelopes))) return;
-    if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n === 0 && this.alarmAt !== null) {
-      this.alarmAt = null;
-      await this.ctx.storage.deleteAlarm();
-    }
+    if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n === 0) await this.timer.clear();
   }
 
   /** Publishes and removes the envelopes from the outbox; on failure they stay for the alarm. */
@@ -204,11 +203,5 @@ export class Store extends DurableObject<Env> {
   private readOrder(id: string): OrderRecord | null {
     const row = this.sql.exec<OrderRow>("SELECT * FROM orders WHERE id = ?", id).toArray()[0];
     return row ? orderRecord(row) : null;
-  }
-
-  private async scheduleAlarm(at: number): Promise<void> {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
   }
 }

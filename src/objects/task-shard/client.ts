@@ -1,12 +1,10 @@
 /**
- * Addressing for the work queues: which TaskShard holds a task (`${tenantId}/${hash32(id) % 16}`),
- * the tenant's stats object (`${tenantId}/stats`, the same class in another role), and which
- * queue carries a priority. Shared by the routes, the consumer and the objects themselves.
+ * Addressing for the work queues: which TaskShard holds a task (`${tenantId}/${hash32(id) % 16}`)
+ * and which queue carries a priority. Shared by the routes, the consumer and the objects themselves.
  */
 import { hash32 } from "../../domain/ids.js";
 import { TASK_SHARDS, type Priority } from "../../schemas/task.js";
 
-export const STATS_NAME = "stats";
 
 export function shardOf(taskId: string): number {
   return hash32(taskId) % TASK_SHARDS;
@@ -18,10 +16,6 @@ export function shardStub(env: Env, tenantId: string, shard: number) {
 
 export function taskStub(env: Env, tenantId: string, taskId: string) {
   return shardStub(env, tenantId, shardOf(taskId));
-}
-
-export function statsStub(env: Env, tenantId: string) {
-  return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(`${tenantId}/${STATS_NAME}`));
 }
 
 /** One call per shard of the tenant, in parallel (lists, recounts, waking waiting tasks). */

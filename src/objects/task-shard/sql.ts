@@ -1,12 +1,12 @@
 /**
- * The TaskShard object's SQL schema and row shapes (private to it and its tests). One class
- * plays two roles: a shard (the `tasks` table) and the tenant's stats object (`stats_*` tables);
- * both sets of tables exist in every instance because they cost nothing while empty.
+ * The TaskShard object's SQL schema and row shapes (private to it and its tests). The `stats_*`
+ * tables belonged to the stats role this class once also played; the TaskStats object has them now.
  */
 import type { Priority, TaskState, TaskStatus } from "../../schemas/task.js";
+import { META_TABLE } from "../kit/meta.js";
 
 export const MIGRATIONS = [
-  "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+  META_TABLE,
   `CREATE TABLE tasks (id TEXT PRIMARY KEY, type TEXT NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL,
      data TEXT NOT NULL, attempts INTEGER NOT NULL, run_base INTEGER NOT NULL, runs INTEGER NOT NULL,
      max_attempts INTEGER NOT NULL, backoff_ms INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,
@@ -19,6 +19,8 @@ export const MIGRATIONS = [
   `CREATE TABLE stats_backlog (priority TEXT PRIMARY KEY, backlog INTEGER NOT NULL, enqueued INTEGER NOT NULL,
      finished INTEGER NOT NULL)`,
   "CREATE TABLE stats_types (type TEXT PRIMARY KEY, avg_ms REAL NOT NULL, samples INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+  "DROP TABLE stats_backlog",
+  "DROP TABLE stats_types",
 ];
 
 /** Statuses in which a task still has work ahead (it holds a lease). */

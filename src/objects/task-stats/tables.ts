@@ -1,12 +1,20 @@
 /**
- * The counts behind the task estimate, kept by one TaskShard instance per tenant in its "stats"
- * role (queues cannot be asked for their depth): per priority the backlog of unfinished tasks
+ * The TaskStats object's tables: the counts behind the task estimate (queues cannot be asked
+ * for their depth): per priority the backlog of unfinished tasks
  * (+1 when accepted or re-queued, −n when consumers report them finished), and per task type a
  * moving average of processing time. The counts are approximate by design; the object's alarm
  * re-counts the backlog from the shards while it is not zero, so lost reports do not accumulate.
  */
 import { ewma } from "../../domain/eta.js";
+import { META_TABLE } from "../kit/meta.js";
 import { PRIORITIES, type Priority } from "../../schemas/task.js";
+
+export const MIGRATIONS = [
+  META_TABLE,
+  `CREATE TABLE stats_backlog (priority TEXT PRIMARY KEY, backlog INTEGER NOT NULL, enqueued INTEGER NOT NULL,
+     finished INTEGER NOT NULL)`,
+  "CREATE TABLE stats_types (type TEXT PRIMARY KEY, avg_ms REAL NOT NULL, samples INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+];
 
 /** The stats' name for "all types" (never a valid task type). */
 const ANY = "*";
@@ -24,7 +32,7 @@ export interface StatsReport {
   samples: Record<string, number[]>;
 }
 
-export class TaskStats {
+export class StatsTables {
   constructor(private readonly sql: SqlStorage) {}
 
   /** The inputs for a task's estimate; `accepted` adds the task itself to its priority's backlog. */

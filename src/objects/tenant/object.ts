@@ -7,8 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { migrate } from "../kit/migrations.js";
 import { newId, sha256Hex } from "../../domain/ids.js";
 import { keyHint, newApiKey } from "../../domain/keys.js";
-import { SubscriptionStore, type StoreResult } from "./records.js";
-import { WorkerStore } from "./workers-table.js";
+import { RECORD_MIGRATIONS, type RecordTable, type StoreResult, subscriptionTable, workerTable } from "./records.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
 import type { WorkerRecord } from "../../schemas/worker.js";
 
@@ -16,8 +15,7 @@ const MIGRATIONS = [
   `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,
   `CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
      name TEXT, created_at TEXT NOT NULL, revoked_at TEXT)`,
-  ...SubscriptionStore.MIGRATIONS,
-  ...WorkerStore.MIGRATIONS,
+  ...RECORD_MIGRATIONS,
 ];
 
 export interface ApiKeyInfo {
@@ -28,8 +26,8 @@ export interface ApiKeyInfo {
 }
 
 export class Tenant extends DurableObject<Env> {
-  private readonly subscriptions: SubscriptionStore;
-  private readonly workers: WorkerStore;
+  private readonly subscriptions: RecordTable<SubscriptionRecord>;
+  private readonly workers: RecordTable<WorkerRecord>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -39,8 +37,8 @@ export class Tenant extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       if (sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").toArray().length > 0) this.ensureSchema();
     });
-    this.subscriptions = new SubscriptionStore(sql);
-    this.workers = new WorkerStore(sql);
+    this.subscriptions = subscriptionTable(sql);
+    this.workers = workerTable(sql);
   }
 
   private ready = false;

@@ -1,0 +1,4 @@
+/** Where a tenant's keys and configuration live: one Tenant object per tenant id. */
+export function tenantStub(env: Env, tenantId: string) {
+  return env.TENANT.get(env.TENANT.idFromName(tenantId));
+}

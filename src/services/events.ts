@@ -1,0 +1,85 @@
+/**
+ * Publishing from the API (one event or a batch, with event-driven cache invalidation after the
+ * commit) and reading what partitions stored. Routes call these; the envelope defaults and the
+ * fan-out are in publish.ts, which objects that publish their own events use too.
+ */
+import { invalidateKeys } from "../cache/index.js";
+import { LIMITS } from "../config.js";
+import { AppError, validationError } from "../errors.js";
+import { partitionFor, partitionStub } from "../objects/partition/client.js";
+import {
+  type EventEnvelope,
+  type PublishEvent,
+  PublishEventSchema,
+  type PublishResult,
+  parseStored,
+} from "../schemas/event.js";
+import { publishEnvelopes, toEnvelope } from "./publish.js";
+
+export type Published = PublishResult & { invalidated?: string[] };
+
+/** Commits the event, then clears its cache keys (a duplicate repeats no side effect). */
+export async function publishEvent(env: Env, tenantId: string, input: PublishEvent): Promise<Published> {
+  const [result] = (await publishEnvelopes(env, tenantId, [toEnvelope(input, tenantId)])) as [PublishResult];
+  const keys = input.cacheInvalidation?.keys;
+  const invalidated = keys && !result.duplicate ? await invalidateKeys(env, tenantId, keys) : undefined;
+  return { ...result, ...(invalidated ? { invalidated } : {}) };
+}
+
+/** One outcome per raw event, in order: a result, or the error that refused that event alone. */
+export async function publishBatch(env: Env, tenantId: string, raw: unknown[]): Promise<Array<Published | AppError>> {
+  const outcomes: Array<Published | AppError> = new Array(raw.length);
+  const valid: Array<{ at: number; envelope: EventEnvelope }> = [];
+  raw.forEach((item, at) => {
+    try {
+      const parsed = PublishEventSchema.safeParse(item);
+      if (!parsed.success) throw validationError(parsed.error, `events.${at}`);
+      valid.push({ at, envelope: toEnvelope(parsed.data, tenantId) });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      outcomes[at] = err;
+    }
+  });
+  if (valid.length === 0) return outcomes;
+  const distinct = new Set(valid.flatMap((v) => v.envelope.cacheInvalidation?.keys ?? []));
+  if (distinct.size > LIMITS.batchInvalidationKeys) {
+    throw new AppError(
+      "VALIDATION_FAILED",
+      `A batch may invalidate at most ${LIMITS.batchInvalidationKeys} distinct cache keys; this one names ${distinct.size}.`,
+      [{ path: "events", message: "too many cacheInvalidation.keys in total" }],
+    );
+  }
+  const published = await publishEnvelopes(
+    env,
+    tenantId,
+    valid.map((v) => v.envelope),
+  );
+  // Each key is cleared once for the whole batch (new events only: a duplicate repeats nothing).
+  const wanted = new Set(valid.flatMap((v, i) => ((published[i] as PublishResult).duplicate ? [] : (v.envelope.cacheInvalidation?.keys ?? []))));
+  const cleared = new Set(wanted.size > 0 ? await invalidateKeys(env, tenantId, [...wanted]) : []);
+  valid.forEach((v, i) => {
+    const result = published[i] as PublishResult;
+    const keys = v.envelope.cacheInvalidation?.keys;
+    const invalidated = keys && !result.duplicate ? keys.filter((k) => cleared.has(k)) : undefined;
+    outcomes[v.at] = { ...result, ...(invalidated ? { invalidated } : {}) };
+  });
+  return outcomes;
+}
+
+/** A stored event (without its cache instructions) and its per-subscription delivery status. */
+export async function readEvent(env: Env, tenantId: string, id: string, partitionKey?: string) {
+  const partition = partitionFor(id, partitionKey);
+  const found = await partitionStub(env, tenantId, partition).getEvent(id);
+  if (!found) {
+    throw new AppError("NOT_FOUND", `No event ${id} in partition ${partition}${partitionKey ? "" : " (pass ?partitionKey= if it was published with one)"}.`);
+  }
+  const { cacheInvalidation: _ci, ...event } = parseStored(found.event);
+  return { ...event, deliveries: found.deliveries };
+}
+
+/** A page of a partition's log; `nextAfter` continues from its last event. */
+export async function readLog(env: Env, tenantId: string, partitionKey: string, after: number, limit: number) {
+  const page = await partitionStub(env, tenantId, partitionKey).readLog(after, limit);
+  const events = page.map(parseStored).map(({ cacheInvalidation: _ci, ...e }) => e);
+  return { events, nextAfter: events.at(-1)?.sequence ?? after };
+}
