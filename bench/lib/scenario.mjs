@@ -57,7 +57,10 @@ export function headerCounter(name) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** New or changed subscriptions/workers are seen by every isolate 2 s after the change (DESIGN §2). */
+/**
+ * New or changed subscriptions/workers are seen by every isolate 2 s after the change (each isolate
+ * caches a tenant's subscription and worker lists for at most 2 s).
+ */
 export const CONFIG_PROPAGATION_MS = 2_200;
 
 /**

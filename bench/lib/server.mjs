@@ -8,7 +8,8 @@
  * State goes to a fresh --persist-to folder in the same temp folder, removed at the end.
  *
  * wrangler is spawned detached (its own process group, like setsid) and stopped by signalling
- * the whole group, so workerd and esbuild go with it (DESIGN §1).
+ * the whole group, so workerd and esbuild go with it (killing wrangler alone can leave workerd
+ * running and holding the port).
  */
 import { spawn } from "node:child_process";
 import { cpSync, createWriteStream, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
@@ -73,7 +74,8 @@ export class WranglerDev {
       cwd: app,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+      // No network: no metrics, no update check (banner), no fetch of the Request.cf object.
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
     });
     this.child.stdout.pipe(log);
     this.child.stderr.pipe(log);
