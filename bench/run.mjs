@@ -21,8 +21,8 @@ import { runE2E } from "./lib/e2e.mjs";
 import { runPartitionGrowth, runSubscriptionGrowth } from "./lib/growth.mjs";
 import { stopLoad } from "./lib/load.mjs";
 import { loadScenarios, runLoadScenario } from "./lib/load-scenarios.mjs";
-import { applyRatios, machineInfo, markdown, targets, updateBenchmarksMd } from "./lib/report.mjs";
 import { Receiver } from "./lib/receiver.mjs";
+import { applyRatios, machineInfo, markdown, targets, updateBenchmarksMd } from "./lib/report.mjs";
 import { WranglerDev } from "./lib/server.mjs";
 import { validate } from "./lib/validate.mjs";
 
@@ -30,8 +30,32 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULT = join(ROOT, "bench", "results", "latest.json");
 
 const MODES = {
-  quick: { connections: 10, warmupSec: 1, durationSec: 2, rate: 50, e2eSec: 3, drainSec: 20, settleSec: 10, duplicateGraceMs: 500, sizes: [0, 2000], subscriptionCounts: [10, 250], watchdogSec: 300 },
-  full: { connections: 10, warmupSec: 3, durationSec: 10, rate: 200, e2eSec: 20, drainSec: 60, settleSec: 240, duplicateGraceMs: 2000, sizes: [0, 100_000, 1_000_000], subscriptionCounts: [10, 1000], watchdogSec: 5400 },
+  quick: {
+    connections: 10,
+    warmupSec: 1,
+    durationSec: 2,
+    rate: 50,
+    e2eSec: 3,
+    drainSec: 20,
+    settleSec: 10,
+    duplicateGraceMs: 500,
+    sizes: [0, 2000],
+    subscriptionCounts: [10, 250],
+    watchdogSec: 300,
+  },
+  full: {
+    connections: 10,
+    warmupSec: 3,
+    durationSec: 10,
+    rate: 200,
+    e2eSec: 20,
+    drainSec: 60,
+    settleSec: 240,
+    duplicateGraceMs: 2000,
+    sizes: [0, 100_000, 1_000_000],
+    subscriptionCounts: [10, 1000],
+    watchdogSec: 5400,
+  },
 };
 
 function config() {
@@ -55,10 +79,22 @@ function config() {
   });
   const mode = values.quick ? "quick" : "full";
   const cfg = { mode, quick: values.quick, ...MODES[mode] };
-  const list = (s) => s.split(",").map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x >= 0);
+  const list = (s) =>
+    s
+      .split(",")
+      .map((x) => Number(x.trim()))
+      .filter((x) => Number.isInteger(x) && x >= 0);
   if (values.sizes) cfg.sizes = list(values.sizes);
   if (values.subs) cfg.subscriptionCounts = list(values.subs).map((n) => Math.min(1000, Math.max(3, n)));
-  for (const [flag, key] of [["connections", "connections"], ["duration", "durationSec"], ["warmup", "warmupSec"], ["rate", "rate"], ["e2e-seconds", "e2eSec"], ["drain", "drainSec"], ["settle", "settleSec"]]) {
+  for (const [flag, key] of [
+    ["connections", "connections"],
+    ["duration", "durationSec"],
+    ["warmup", "warmupSec"],
+    ["rate", "rate"],
+    ["e2e-seconds", "e2eSec"],
+    ["drain", "drainSec"],
+    ["settle", "settleSec"],
+  ]) {
     if (values[flag] !== undefined) cfg[key] = Number(values[flag]);
   }
   cfg.only = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : null;
@@ -142,9 +178,21 @@ async function main() {
     partial: cfg.only !== null,
     durationSec: Math.round((Date.now() - t0) / 1000),
     machine: machineInfo(ROOT),
-    settings: { connections: cfg.connections, durationSec: cfg.durationSec, warmupSec: cfg.warmupSec, rate: cfg.rate, e2eSec: cfg.e2eSec, drainSec: cfg.drainSec, sizes: cfg.sizes, subscriptionCounts: cfg.subscriptionCounts },
+    settings: {
+      connections: cfg.connections,
+      durationSec: cfg.durationSec,
+      warmupSec: cfg.warmupSec,
+      rate: cfg.rate,
+      e2eSec: cfg.e2eSec,
+      drainSec: cfg.drainSec,
+      sizes: cfg.sizes,
+      subscriptionCounts: cfg.subscriptionCounts,
+    },
     baselineRps,
-    seeding: seeded.events > 0 ? { events: seeded.events, seconds: Math.round(seeded.seconds * 10) / 10, eventsPerSec: Math.round(seeded.events / seeded.seconds) } : null,
+    seeding:
+      seeded.events > 0
+        ? { events: seeded.events, seconds: Math.round(seeded.seconds * 10) / 10, eventsPerSec: Math.round(seeded.events / seeded.seconds) }
+        : null,
     scenarios: records,
     targets: targets(records, cfg),
     serverLog,
@@ -154,7 +202,8 @@ async function main() {
 
   const table = markdown(doc);
   console.log(`\n${table}\n`);
-  if (serverLog.errorLines > 0) console.log(`server log: ${serverLog.errorLines} error line(s), e.g.\n  ${serverLog.errorSamples.join("\n  ")}\n`);
+  if (serverLog.errorLines > 0)
+    console.log(`server log: ${serverLog.errorLines} error line(s), e.g.\n  ${serverLog.errorSamples.join("\n  ")}\n`);
 
   // --only runs leave scenarios out on purpose; everything else is still checked.
   const problems = validate(doc).filter((p) => !doc.partial || !p.endsWith("is missing"));

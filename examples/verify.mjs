@@ -33,7 +33,7 @@ export function verify(headers, body, secret, nowSeconds = Math.floor(Date.now()
 
   const xSignature = headers["x-signature"];
   if (!xSignature) return { ok: false, reason: "X-Signature header missing" };
-  const hex = "sha256=" + createHmac("sha256", key).update(body).digest("hex");
+  const hex = `sha256=${createHmac("sha256", key).update(body).digest("hex")}`;
   if (!xSignature.split(" ").some((s) => sameText(s, hex))) {
     return { ok: false, reason: "X-Signature does not match the body (wrong secret, or the body was changed)" };
   }
@@ -48,7 +48,7 @@ export function verify(headers, body, secret, nowSeconds = Math.floor(Date.now()
   if (!Number.isInteger(ts)) return { ok: false, reason: `webhook-timestamp is not a number: ${timestamp}` };
   if (nowSeconds - ts > TOLERANCE_SECONDS) return { ok: false, reason: `webhook-timestamp too old (${nowSeconds - ts} s ago)` };
   if (ts - nowSeconds > TOLERANCE_SECONDS) return { ok: false, reason: `webhook-timestamp in the future (${ts - nowSeconds} s ahead)` };
-  const expected = "v1," + createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
+  const expected = `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
   if (!signature.split(" ").some((s) => sameText(s, expected))) {
     return { ok: false, reason: "webhook-signature does not match (wrong secret, or id, timestamp or body changed)" };
   }

@@ -16,7 +16,7 @@ const secret = secretFromEnv("WORKER_SECRET", "worker-secret-12345");
 const port = Number(process.env.PORT ?? 9001);
 
 /** The work itself. Here every task "ships"; the return value becomes the task's result. */
-async function handle(task) {
+async function handle(_task) {
   return { shipped: true };
 }
 

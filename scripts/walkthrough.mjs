@@ -23,7 +23,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WranglerDev, freePort } from "../bench/lib/server.mjs";
+import { freePort, WranglerDev } from "../bench/lib/server.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TOTAL_LIMIT_MS = 150_000;
@@ -54,7 +54,7 @@ function steps(block) {
   const open = (cmd) => (cmd.match(/'/g) ?? []).length % 2 === 1 || /\\$/.test(cmd);
   for (const line of block.split("\n")) {
     if (cur && open(cur.command)) {
-      cur.command += "\n" + line;
+      cur.command += `\n${line}`;
       continue;
     }
     const expect = line.match(/^#\s*→\s*(.*)$/);
@@ -258,16 +258,24 @@ async function main() {
       if (re.test(text)) console.log(`  ✓ ${what}`);
       else failures.push(`${what}: not found in\n${text}`);
     };
-    console.log("\nexample receiver:\n" + receiverLog.trim());
-    expectLog(receiverLog, /verified order\.status\.changed evt_\S+ partition=_shard-\d+ sequence=\d+/, "the receiver verified the routed event");
+    console.log(`\nexample receiver:\n${receiverLog.trim()}`);
+    expectLog(
+      receiverLog,
+      /verified order\.status\.changed evt_\S+ partition=_shard-\d+ sequence=\d+/,
+      "the receiver verified the routed event",
+    );
     expectLog(receiverLog, /verified order\.created evt_\S+ partition=order-777 sequence=1/, "the receiver verified the webhook delivery");
     expectLog(receiverLog, /verified webhook\.test/, "the receiver verified the test delivery");
     if (/refused/.test(receiverLog)) failures.push("the receiver refused a request");
-    console.log("\nexample worker:\n" + workerLog.trim());
-    expectLog(workerLog, /done process\.order order-123-fulfil attempt=1 priority=high result=\{"shipped":true\}/, "the worker answered the task");
+    console.log(`\nexample worker:\n${workerLog.trim()}`);
+    expectLog(
+      workerLog,
+      /done process\.order order-123-fulfil attempt=1 priority=high result=\{"shipped":true\}/,
+      "the worker answered the task",
+    );
     if (/refused/.test(workerLog)) failures.push("the worker refused a request");
     const wranglerLog = server.logText();
-    if (/ENOTFOUND|workers\.cloudflare\.com/.test(wranglerLog)) failures.push("wrangler dev tried to reach the network:\n" + wranglerLog);
+    if (/ENOTFOUND|workers\.cloudflare\.com/.test(wranglerLog)) failures.push(`wrangler dev tried to reach the network:\n${wranglerLog}`);
   } finally {
     clearTimeout(cap);
     await stopAll();

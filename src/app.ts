@@ -6,19 +6,19 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { HTTPException } from "hono/http-exception";
-import { AppError, problemResponse, validationError, type ErrorCode } from "./errors.js";
-import { requestId } from "./middleware/request-id.js";
-import { health } from "./routes/health.js";
-import { tenants } from "./routes/tenants.js";
-import { events } from "./routes/events.js";
-import { subscriptions } from "./routes/subscriptions.js";
-import { webhooks } from "./routes/webhooks.js";
-import { webhookDeliveries } from "./routes/webhook-deliveries.js";
-import { tasks } from "./routes/tasks.js";
-import { workers } from "./routes/workers.js";
-import { cache } from "./routes/cache.js";
-import { orders } from "./routes/orders.js";
 import type { AppEnv } from "./context.js";
+import { AppError, type ErrorCode, problemResponse, validationError } from "./errors.js";
+import { requestId } from "./middleware/request-id.js";
+import { cache } from "./routes/cache.js";
+import { events } from "./routes/events.js";
+import { health } from "./routes/health.js";
+import { orders } from "./routes/orders.js";
+import { subscriptions } from "./routes/subscriptions.js";
+import { tasks } from "./routes/tasks.js";
+import { tenants } from "./routes/tenants.js";
+import { webhookDeliveries } from "./routes/webhook-deliveries.js";
+import { webhooks } from "./routes/webhooks.js";
+import { workers } from "./routes/workers.js";
 
 const HTTP_CODES: Record<number, ErrorCode> = {
   400: "BAD_JSON",
@@ -80,9 +80,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
       const code = HTTP_CODES[err.status] ?? "VALIDATION_FAILED";
       return problemResponse(c, new AppError(code, err.message || "Bad request."));
     }
-    console.error(
-      JSON.stringify({ level: "error", requestId: c.get("requestId"), message: String(err), stack: (err as Error).stack }),
-    );
+    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: String(err), stack: (err as Error).stack }));
     return problemResponse(c, new AppError("INTERNAL", "An unexpected error occurred; quote the request id when reporting it."));
   });
   return app;

@@ -5,12 +5,12 @@
 import { buildApp } from "./app.js";
 import { handleQueue } from "./queues/index.js";
 
-export { Partition } from "./objects/partition/object.js";
-export { Tenant } from "./objects/tenant/object.js";
 export { Endpoint } from "./objects/endpoint/object.js";
+export { Partition } from "./objects/partition/object.js";
+export { Store } from "./objects/store/object.js";
 export { TaskShard } from "./objects/task-shard/object.js";
 export { TaskStats } from "./objects/task-stats/object.js";
-export { Store } from "./objects/store/object.js";
+export { Tenant } from "./objects/tenant/object.js";
 
 const app = buildApp();
 

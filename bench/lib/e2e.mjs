@@ -12,16 +12,20 @@
  */
 import { Agent, request } from "node:http";
 import { percentile, round } from "./load.mjs";
-import { guarded, probeSubscribers, record, sleep } from "./scenario.mjs";
 import { SAMPLE_DATA, webhookSubscribers } from "./load-scenarios.mjs";
+import { guarded, probeSubscribers, record, sleep } from "./scenario.mjs";
 
 function post(agent, url, key, body) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const req = request(url, { method: "POST", agent, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - started }));
-    });
+    const req = request(
+      url,
+      { method: "POST", agent, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - started }));
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
     req.on("error", (err) => resolve({ status: 0, ms: performance.now() - started, error: String(err) }));
     req.end(body);
@@ -43,7 +47,13 @@ async function publishAtRate({ url, key, rate, seconds, runId, owed }) {
     const due = Math.min(total, Math.floor((elapsed / 1000) * rate) + 1);
     for (; sent < due; sent++) {
       const id = `e2e-${runId}-${sent}`;
-      const body = JSON.stringify({ id, type: "bench.e2e", source: "bench", timestamp: new Date().toISOString(), data: { ...SAMPLE_DATA, n: sent } });
+      const body = JSON.stringify({
+        id,
+        type: "bench.e2e",
+        source: "bench",
+        timestamp: new Date().toISOString(),
+        data: { ...SAMPLE_DATA, n: sent },
+      });
       const p = post(agent, `${url}/events`, key, body).then((o) => {
         outcomes.push({ id, at: Date.now(), ...o });
         if (o.status === 202) acceptedSoFar += 1;
@@ -65,10 +75,18 @@ function quarterStats(samples, start, windowMs) {
   const inQ = (t, k) => t >= start + k * q && t < start + (k + 1) * q;
   const rate = (k) => samples.filter((s) => inQ(s.at, k)).length / (q / 1000);
   const latencyP50 = (k) => {
-    const l = samples.filter((s) => inQ(s.ts, k) && Number.isFinite(s.ts)).map((s) => s.at - s.ts).sort((a, b) => a - b);
+    const l = samples
+      .filter((s) => inQ(s.ts, k) && Number.isFinite(s.ts))
+      .map((s) => s.at - s.ts)
+      .sort((a, b) => a - b);
     return percentile(l, 50);
   };
-  return { receiptRateQ1: round(rate(0), 1), receiptRateQ4: round(rate(3), 1), latencyP50Q1Ms: round(latencyP50(0), 1), latencyP50Q4Ms: round(latencyP50(3), 1) };
+  return {
+    receiptRateQ1: round(rate(0), 1),
+    receiptRateQ4: round(rate(3), 1),
+    latencyP50Q1Ms: round(latencyP50(0), 1),
+    latencyP50Q4Ms: round(latencyP50(3), 1),
+  };
 }
 
 /**
@@ -97,14 +115,24 @@ export async function runE2E(ctx) {
     await ctx.receiver.waitFor(buckets, probes, 10_000);
     for (const b of buckets) ctx.receiver.open(b, { record: true });
     const distinct = () => ctx.receiver.totals(buckets).distinct;
-    const pub = await publishAtRate({ url: ctx.url, key: api.key, rate, seconds: e2eSec, runId: ctx.runId, owed: (accepted) => accepted * 3 - distinct() });
+    const pub = await publishAtRate({
+      url: ctx.url,
+      key: api.key,
+      rate,
+      seconds: e2eSec,
+      runId: ctx.runId,
+      owed: (accepted) => accepted * 3 - distinct(),
+    });
     const accepted = pub.outcomes.filter((o) => o.status === 202).length;
     const expected = accepted * 3;
     const drained = await ctx.receiver.waitFor(buckets, expected, drainSec * 1000);
     await sleep(ctx.cfg.duplicateGraceMs); // late duplicates (a re-send after a lease) still count
     const samples = buckets.flatMap((b) => ctx.receiver.bucket(b).samples);
     const t = ctx.receiver.totals(buckets);
-    const latencies = samples.filter((s) => Number.isFinite(s.ts)).map((s) => s.at - s.ts).sort((a, b) => a - b);
+    const latencies = samples
+      .filter((s) => Number.isFinite(s.ts))
+      .map((s) => s.at - s.ts)
+      .sort((a, b) => a - b);
     const lastReceipt = samples.reduce((m, s) => Math.max(m, s.at), pub.start);
     const windowMs = pub.publishEnd - pub.start;
     const backlogMean = (k) => {

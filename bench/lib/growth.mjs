@@ -12,8 +12,8 @@
  */
 import { pool } from "./api.mjs";
 import { measure, round } from "./load.mjs";
+import { drain, eventBody, SAMPLE_DATA, webhookSubscribers } from "./load-scenarios.mjs";
 import { guarded, probeSubscribers, record } from "./scenario.mjs";
-import { SAMPLE_DATA, drain, eventBody, webhookSubscribers } from "./load-scenarios.mjs";
 
 const PARTITION = "bench-growth";
 const SEED_CONCURRENCY = 4;
@@ -31,10 +31,17 @@ async function seed(ctx, api, count, state) {
   let lastReport = started;
   await pool(batches, SEED_CONCURRENCY, async (b) => {
     const n = Math.min(100, count - b * 100);
-    const events = Array.from({ length: n }, (_, i) => ({ type: "bench.seed", partitionKey: PARTITION, data: { ...SAMPLE_DATA, i: b * 100 + i } }));
+    const events = Array.from({ length: n }, (_, i) => ({
+      type: "bench.seed",
+      partitionKey: PARTITION,
+      data: { ...SAMPLE_DATA, i: b * 100 + i },
+    }));
     const res = await api.call("POST", "/events/batch", { body: { events }, expect: [202] });
     const ok = res.body.results.filter((r) => r?.status === "PUBLISHED").length;
-    if (ok !== n) throw new Error(`seeding batch ${b}: ${ok} of ${n} published: ${JSON.stringify(res.body.results.find((r) => r?.status !== "PUBLISHED"))}`);
+    if (ok !== n)
+      throw new Error(
+        `seeding batch ${b}: ${ok} of ${n} published: ${JSON.stringify(res.body.results.find((r) => r?.status !== "PUBLISHED"))}`,
+      );
     state.seq = Math.max(state.seq, ...res.body.results.map((r) => r.sequence));
     done += n;
     if (Date.now() - lastReport > 5000) {
@@ -65,14 +72,23 @@ export async function runPartitionGrowth(ctx) {
     await guarded(pub, ctx.log, async (r) => {
       if (size > state.seq) r.extra.seeding = await seed(ctx, api, size - state.seq, state);
       r.extra.logLength = state.seq;
-      r.metrics = await load(ctx, { method: "POST", path: "/events", headers: { authorization: `Bearer ${api.key}`, "content-type": "application/json" }, body: publishBody });
+      r.metrics = await load(ctx, {
+        method: "POST",
+        path: "/events",
+        headers: { authorization: `Bearer ${api.key}`, "content-type": "application/json" },
+        body: publishBody,
+      });
       state.seq += r.metrics.warmup2xx + r.metrics.ok;
     });
     results.push(pub);
     if (pub.status === "error") break;
 
     const middle = Math.floor(state.seq / 2);
-    const replay = record(`growth.partition.${size}.replay`, `GET /partitions/:key/events (page of 100 from the middle), ${fmt(size)}`, "growth");
+    const replay = record(
+      `growth.partition.${size}.replay`,
+      `GET /partitions/:key/events (page of 100 from the middle), ${fmt(size)}`,
+      "growth",
+    );
     replay.extra.size = size;
     ctx.log.start(replay, `after=${middle}&limit=100 of ${state.seq}`);
     await guarded(replay, ctx.log, async (r) => {
@@ -103,7 +119,12 @@ export async function runSubscriptionGrowth(ctx) {
       );
       r.extra.createSec = round((Date.now() - started) / 1000, 1);
       const probes = await probeSubscribers(api, eventBody("bench.subs"), 3, r);
-      r.metrics = await load(ctx, { method: "POST", path: "/events", headers: { authorization: `Bearer ${api.key}`, "content-type": "application/json" }, body: eventBody("bench.subs") });
+      r.metrics = await load(ctx, {
+        method: "POST",
+        path: "/events",
+        headers: { authorization: `Bearer ${api.key}`, "content-type": "application/json" },
+        body: eventBody("bench.subs"),
+      });
       await drain(ctx, r, buckets, probes + 3 * (r.metrics.warmup2xx + r.metrics.ok));
     });
     results.push(rec);

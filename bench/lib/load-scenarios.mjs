@@ -42,8 +42,15 @@ export async function webhookSubscribers(ctx, api, prefix, n = 3) {
 /** Waits (bounded) for the deliveries a load run caused; records how far they got. */
 export async function drain(ctx, rec, buckets, expected, opts = {}) {
   const d = await ctx.receiver.waitFor(buckets, expected, ctx.cfg.drainSec * 1000, opts);
-  rec.extra.deliveries = { expected, delivered: opts.byReceipts ? d.received : d.distinct, duplicates: d.duplicates, drainSec: d.waitedMs / 1000, complete: d.complete };
-  if (!d.complete) rec.notes.push(`only ${rec.extra.deliveries.delivered} of ${expected} deliveries arrived within ${ctx.cfg.drainSec} s after the run`);
+  rec.extra.deliveries = {
+    expected,
+    delivered: opts.byReceipts ? d.received : d.distinct,
+    duplicates: d.duplicates,
+    drainSec: d.waitedMs / 1000,
+    complete: d.complete,
+  };
+  if (!d.complete)
+    rec.notes.push(`only ${rec.extra.deliveries.delivered} of ${expected} deliveries arrived within ${ctx.cfg.drainSec} s after the run`);
 }
 
 function load(ctx, request, perRequest = 1) {
@@ -86,7 +93,9 @@ export function loadScenarios() {
       perItem: "events",
       run: async (ctx, rec) => {
         const api = await ctx.api.createTenant(`bench-${ctx.runId}-batch`);
-        const body = JSON.stringify({ events: Array.from({ length: 100 }, (_, i) => ({ type: "bench.batch", source: "bench", data: { ...SAMPLE_DATA, i } })) });
+        const body = JSON.stringify({
+          events: Array.from({ length: 100 }, (_, i) => ({ type: "bench.batch", source: "bench", data: { ...SAMPLE_DATA, i } })),
+        });
         const probe = await api.call("POST", "/events/batch", { body, expect: [202] });
         const published = (probe.body?.results ?? []).filter((r) => r?.status === "PUBLISHED").length;
         if (published !== 100) throw new Error(`probe batch published ${published} of 100: ${JSON.stringify(probe.body).slice(0, 300)}`);
@@ -99,9 +108,14 @@ export function loadScenarios() {
       run: async (ctx, rec) => {
         const api = await ctx.api.createTenant(`bench-${ctx.runId}-cache`);
         const path = `/cache/bench-${ctx.runId}`;
-        await api.call("PUT", path, { body: { id: "order-123", status: "PROCESSING", total: 99.99 }, headers: { "cache-control": "max-age=3600" }, optional: true });
+        await api.call("PUT", path, {
+          body: { id: "order-123", status: "PROCESSING", total: 99.99 },
+          headers: { "cache-control": "max-age=3600" },
+          optional: true,
+        });
         const first = await api.call("GET", path, { expect: [200], optional: true });
-        if (first.headers.get("x-cache-status") !== "HIT") rec.notes.push(`GET after PUT answered X-Cache-Status: ${first.headers.get("x-cache-status")}`);
+        if (first.headers.get("x-cache-status") !== "HIT")
+          rec.notes.push(`GET after PUT answered X-Cache-Status: ${first.headers.get("x-cache-status")}`);
         const hits = headerCounter("x-cache-status");
         rec.metrics = await load(ctx, { method: "GET", path, headers: auth(api.key), onResponse: hits.onResponse });
         rec.extra.cacheStatus = hits.counts;
@@ -113,11 +127,16 @@ export function loadScenarios() {
       run: async (ctx, rec) => {
         const api = await ctx.api.createTenant(`bench-${ctx.runId}-orders`);
         await api.call("PUT", "/catalog/items/bench-item", { body: { name: "Bench item", price: 19.99 }, optional: true });
-        const order = await api.call("POST", "/orders", { body: { customerId: "cust-bench", items: [{ itemId: "bench-item", quantity: 2 }] }, expect: [201], optional: true });
+        const order = await api.call("POST", "/orders", {
+          body: { customerId: "cust-bench", items: [{ itemId: "bench-item", quantity: 2 }] },
+          expect: [201],
+          optional: true,
+        });
         const path = `/orders/${encodeURIComponent(order.body.id)}`;
         await api.call("GET", path, { expect: [200], optional: true });
         const second = await api.call("GET", path, { expect: [200], optional: true });
-        if (second.headers.get("x-cache-status") !== "HIT") rec.notes.push(`second GET answered X-Cache-Status: ${second.headers.get("x-cache-status")}`);
+        if (second.headers.get("x-cache-status") !== "HIT")
+          rec.notes.push(`second GET answered X-Cache-Status: ${second.headers.get("x-cache-status")}`);
         const hits = headerCounter("x-cache-status");
         rec.metrics = await load(ctx, { method: "GET", path, headers: auth(api.key), onResponse: hits.onResponse });
         rec.extra.cacheStatus = hits.counts;
@@ -129,7 +148,11 @@ export function loadScenarios() {
       run: async (ctx, rec) => {
         const api = await ctx.api.createTenant(`bench-${ctx.runId}-tasks`);
         const bucket = ctx.receiver.open(`${ctx.runId}-tasks`);
-        await api.call("POST", "/workers", { body: { name: "bench-worker", url: `${ctx.receiver.url}/task/${bucket}`, taskTypes: ["#"] }, expect: [200, 201], optional: true });
+        await api.call("POST", "/workers", {
+          body: { name: "bench-worker", url: `${ctx.receiver.url}/task/${bucket}`, taskTypes: ["#"] },
+          expect: [200, 201],
+          optional: true,
+        });
         await sleep(CONFIG_PROPAGATION_MS);
         const body = JSON.stringify({ type: "bench.task", data: { n: 1 } });
         await api.call("POST", "/tasks", { body, expect: [202], optional: true });

@@ -5,17 +5,21 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem, type, arch } from "node:os";
+import { arch, cpus, release, totalmem, type } from "node:os";
 import { join } from "node:path";
-import { round } from "./load.mjs";
 import { fmt } from "./growth.mjs";
+import { round } from "./load.mjs";
 
 export const START = "<!-- bench:start -->";
 export const END = "<!-- bench:end -->";
 
 function git(root, args) {
   try {
-    return execFileSync("git", ["--no-optional-locks", ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync("git", ["--no-optional-locks", ...args], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
   } catch {
     return null;
   }
@@ -49,9 +53,17 @@ export function applyRatios(records) {
 const byId = (records, id) => records.find((r) => r.id === id && r.status === "ok");
 
 function ratioTarget(id, description, threshold, num, den, unit = "×") {
-  if (num == null || den == null || den === 0) return { id, description, target: `≥ ${threshold}${unit}`, measured: null, measuredText: "not measured", met: null };
+  if (num == null || den == null || den === 0)
+    return { id, description, target: `≥ ${threshold}${unit}`, measured: null, measuredText: "not measured", met: null };
   const ratio = round(num / den, 3);
-  return { id, description, target: `≥ ${threshold}${unit}`, measured: ratio, measuredText: `${ratio.toFixed(2)}×`, met: ratio >= threshold };
+  return {
+    id,
+    description,
+    target: `≥ ${threshold}${unit}`,
+    measured: ratio,
+    measuredText: `${ratio.toFixed(2)}×`,
+    met: ratio >= threshold,
+  };
 }
 
 export function targets(records, cfg) {
@@ -64,27 +76,95 @@ export function targets(records, cfg) {
   const at = `at ${cfg.rate} events/s${cfg.quick ? " (quick mode; the target is at 200/s)" : ""}`;
   return [
     ratioTarget("publish-vs-health", "POST /events (no subscribers) req/s vs GET /health", 0.8, rps("publish.none"), rps("health")),
-    ratioTarget("batch-vs-single", "POST /events/batch events/s vs single-publish events/s", 5, eps("publish.batch100"), eps("publish.none")),
+    ratioTarget(
+      "batch-vs-single",
+      "POST /events/batch events/s vs single-publish events/s",
+      5,
+      eps("publish.batch100"),
+      eps("publish.none"),
+    ),
     ratioTarget("cache-vs-health", "GET /cache/:key hit req/s vs GET /health", 0.9, rps("cache.hit"), rps("health")),
     e2e
-      ? { id: "e2e-lost", description: `End to end, 3 subscribers ${at}: lost deliveries`, target: "0", measured: e2e.lost, measuredText: `${e2e.lost} of ${e2e.expectedDeliveries}`, met: e2e.lost === 0 }
-      : { id: "e2e-lost", description: "End to end: lost deliveries", target: "0", measured: null, measuredText: "not measured", met: null },
+      ? {
+          id: "e2e-lost",
+          description: `End to end, 3 subscribers ${at}: lost deliveries`,
+          target: "0",
+          measured: e2e.lost,
+          measuredText: `${e2e.lost} of ${e2e.expectedDeliveries}`,
+          met: e2e.lost === 0,
+        }
+      : {
+          id: "e2e-lost",
+          description: "End to end: lost deliveries",
+          target: "0",
+          measured: null,
+          measuredText: "not measured",
+          met: null,
+        },
     e2e
-      ? { id: "e2e-backlog", description: `End to end ${at}: backlog does not grow`, target: "no growth", measured: e2e.backlogGrew, measuredText: `latency p50 ${e2e.latencyP50Q1Ms} → ${e2e.latencyP50Q4Ms} ms, backlog ${e2e.backlogQ1} → ${e2e.backlogQ4} (first → last quarter)`, met: !e2e.backlogGrew }
-      : { id: "e2e-backlog", description: "End to end: backlog does not grow", target: "no growth", measured: null, measuredText: "not measured", met: null },
+      ? {
+          id: "e2e-backlog",
+          description: `End to end ${at}: backlog does not grow`,
+          target: "no growth",
+          measured: e2e.backlogGrew,
+          measuredText: `latency p50 ${e2e.latencyP50Q1Ms} → ${e2e.latencyP50Q4Ms} ms, backlog ${e2e.backlogQ1} → ${e2e.backlogQ4} (first → last quarter)`,
+          met: !e2e.backlogGrew,
+        }
+      : {
+          id: "e2e-backlog",
+          description: "End to end: backlog does not grow",
+          target: "no growth",
+          measured: null,
+          measuredText: "not measured",
+          met: null,
+        },
     e2e
-      ? { id: "e2e-p99", description: `End to end ${at}: publish→receipt p99`, target: "≤ 250 ms", measured: e2e.latencyP99Ms, measuredText: `${e2e.latencyP99Ms} ms`, met: e2e.latencyP99Ms !== null && e2e.latencyP99Ms <= 250 }
-      : { id: "e2e-p99", description: "End to end: publish→receipt p99", target: "≤ 250 ms", measured: null, measuredText: "not measured", met: null },
-    ratioTarget("partition-growth", `POST /events into a partition of ${fmt(large)} vs ${fmt(small)} events`, 0.9, rps(`growth.partition.${large}.publish`), rps(`growth.partition.${small}.publish`)),
-    ratioTarget("subscription-growth", `POST /events with ${fmt(manySubs)} vs ${fmt(fewSubs)} subscriptions`, 0.9, rps(`growth.subs.${manySubs}`), rps(`growth.subs.${fewSubs}`)),
+      ? {
+          id: "e2e-p99",
+          description: `End to end ${at}: publish→receipt p99`,
+          target: "≤ 250 ms",
+          measured: e2e.latencyP99Ms,
+          measuredText: `${e2e.latencyP99Ms} ms`,
+          met: e2e.latencyP99Ms !== null && e2e.latencyP99Ms <= 250,
+        }
+      : {
+          id: "e2e-p99",
+          description: "End to end: publish→receipt p99",
+          target: "≤ 250 ms",
+          measured: null,
+          measuredText: "not measured",
+          met: null,
+        },
+    ratioTarget(
+      "partition-growth",
+      `POST /events into a partition of ${fmt(large)} vs ${fmt(small)} events`,
+      0.9,
+      rps(`growth.partition.${large}.publish`),
+      rps(`growth.partition.${small}.publish`),
+    ),
+    ratioTarget(
+      "subscription-growth",
+      `POST /events with ${fmt(manySubs)} vs ${fmt(fewSubs)} subscriptions`,
+      0.9,
+      rps(`growth.subs.${manySubs}`),
+      rps(`growth.subs.${fewSubs}`),
+    ),
   ];
 }
 
-const num = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 }));
+const num = (x, d = 1) =>
+  x === null || x === undefined || !Number.isFinite(x)
+    ? "–"
+    : x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
 
 function row(r) {
   const m = r.metrics;
-  const note = r.status === "skipped" ? `skipped: ${r.reason}` : r.status === "error" ? `ERROR: ${r.reason.split("\n")[0].slice(0, 160)}` : r.notes.join("; ");
+  const note =
+    r.status === "skipped"
+      ? `skipped: ${r.reason}`
+      : r.status === "error"
+        ? `ERROR: ${r.reason.split("\n")[0].slice(0, 160)}`
+        : r.notes.join("; ");
   const items = m && r.perItem ? num(m.itemsPerSec, 0) : "";
   return `| ${r.title} | ${m ? num(m.rps) : "–"} | ${items} | ${m ? num(m.p50Ms, 2) : "–"} | ${m ? num(m.p99Ms, 2) : "–"} | ${r.ratioToHealth != null ? `${r.ratioToHealth.toFixed(2)}×` : "–"} | ${note.replace(/\|/g, "\\|")} |`;
 }
@@ -123,9 +203,16 @@ export function markdown(doc) {
   } else if (e) {
     lines.push(`End to end: ${e.status}${e.reason ? ` — ${e.reason.split("\n")[0]}` : ""}`, "");
   }
-  if (doc.seeding) lines.push(`Seeding (POST /events/batch of 100, 4 in flight, one partition): ${num(doc.seeding.eventsPerSec, 0)} events/s (${doc.seeding.events} events in ${doc.seeding.seconds} s).`, "");
+  if (doc.seeding)
+    lines.push(
+      `Seeding (POST /events/batch of 100, 4 in flight, one partition): ${num(doc.seeding.eventsPerSec, 0)} events/s (${doc.seeding.events} events in ${doc.seeding.seconds} s).`,
+      "",
+    );
   lines.push("| Target | goal | measured | |", "|---|---|---|---|");
-  for (const t of doc.targets) lines.push(`| ${t.description} | ${t.target} | ${t.measuredText} | ${t.met === null ? "not measured" : t.met ? "met" : "**missed**"} |`);
+  for (const t of doc.targets)
+    lines.push(
+      `| ${t.description} | ${t.target} | ${t.measuredText} | ${t.met === null ? "not measured" : t.met ? "met" : "**missed**"} |`,
+    );
   return lines.join("\n");
 }
 

@@ -63,19 +63,31 @@ export class WranglerDev {
     const args = [
       join(this.root, "node_modules", "wrangler", "bin", "wrangler.js"),
       "dev",
-      "--port", String(this.port),
-      "--ip", "127.0.0.1",
-      "--inspector-port", String(inspector),
+      "--port",
+      String(this.port),
+      "--ip",
+      "127.0.0.1",
+      "--inspector-port",
+      String(inspector),
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
-      "--persist-to", state,
+      "--log-level",
+      "warn",
+      "--persist-to",
+      state,
     ];
     this.child = spawn(process.execPath, args, {
       cwd: app,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       // No network: no metrics, no update check (banner), no fetch of the Request.cf object.
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_HIDE_BANNER: "true",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+      },
     });
     this.child.stdout.pipe(log);
     this.child.stderr.pipe(log);
@@ -112,11 +124,19 @@ export class WranglerDev {
   logSummary() {
     // wrangler's own attempts to reach the network (the Request.cf object) are noise offline.
     const noise = /workers\.cloudflare\.com|Request\.cf/;
-    const lines = this.logText().split("\n").filter((l) => l.trim() !== "" && !noise.test(l));
+    const lines = this.logText()
+      .split("\n")
+      .filter((l) => l.trim() !== "" && !noise.test(l));
     const errors = lines.filter((l) => /"level":"error"|\bERROR\b|✘|Uncaught|Error:/i.test(l));
     const warnings = lines.filter((l) => /"level":"warn"|▲|\bWARN/i.test(l));
     const distinct = (list) => [...new Set(list.map((l) => l.slice(0, 300)))].slice(0, 8);
-    return { lines: lines.length, errorLines: errors.length, warnLines: warnings.length, errorSamples: distinct(errors), warnSamples: distinct(warnings) };
+    return {
+      lines: lines.length,
+      errorLines: errors.length,
+      warnLines: warnings.length,
+      errorSamples: distinct(errors),
+      warnSamples: distinct(warnings),
+    };
   }
 
   /** SIGTERM to the group, SIGKILL after a grace period; safe to call twice. */

@@ -38,7 +38,8 @@ export function validate(doc) {
   const required = ["health", "publish.none", "publish.3subs", "publish.batch100", "cache.hit", "orders.hit", "tasks.worker", "e2e.3subs"];
   const ids = new Set((doc.scenarios ?? []).map((r) => r.id));
   for (const id of required) need(ids.has(id), `scenario ${id} is missing`);
-  for (const size of s.sizes ?? []) need(ids.has(`growth.partition.${size}.publish`), `scenario growth.partition.${size}.publish is missing`);
+  for (const size of s.sizes ?? [])
+    need(ids.has(`growth.partition.${size}.publish`), `scenario growth.partition.${size}.publish is missing`);
   for (const n of s.subscriptionCounts ?? []) need(ids.has(`growth.subs.${n}`), `scenario growth.subs.${n} is missing`);
   for (const r of doc.scenarios ?? []) {
     const at = `scenario ${r.id}`;
@@ -51,13 +52,28 @@ export function validate(doc) {
     }
     if (r.group === "e2e") {
       const e = r.e2e ?? {};
-      for (const k of ["rateOffered", "publishRateAchieved", "published", "accepted", "expectedDeliveries", "delivered", "lost", "duplicates", "deliveriesPerSec", "backlogQ1", "backlogQ4"]) need(isNum(e[k]), `${at}: e2e.${k}`);
-      for (const k of ["latencyP50Ms", "latencyP95Ms", "latencyP99Ms", "receiptRateQ1", "receiptRateQ4"]) need(isNumOrNull(e[k]), `${at}: e2e.${k}`);
+      for (const k of [
+        "rateOffered",
+        "publishRateAchieved",
+        "published",
+        "accepted",
+        "expectedDeliveries",
+        "delivered",
+        "lost",
+        "duplicates",
+        "deliveriesPerSec",
+        "backlogQ1",
+        "backlogQ4",
+      ])
+        need(isNum(e[k]), `${at}: e2e.${k}`);
+      for (const k of ["latencyP50Ms", "latencyP95Ms", "latencyP99Ms", "receiptRateQ1", "receiptRateQ4"])
+        need(isNumOrNull(e[k]), `${at}: e2e.${k}`);
       need(typeof e.backlogGrew === "boolean", `${at}: e2e.backlogGrew`);
       continue;
     }
     const x = r.metrics ?? {};
-    for (const k of ["connections", "durationSec", "requests", "ok", "non2xx", "errors", "rps", "itemsPerSec"]) need(isNum(x[k]), `${at}: metrics.${k}`);
+    for (const k of ["connections", "durationSec", "requests", "ok", "non2xx", "errors", "rps", "itemsPerSec"])
+      need(isNum(x[k]), `${at}: metrics.${k}`);
     for (const k of ["p50Ms", "p99Ms"]) need(isNumOrNull(x[k]), `${at}: metrics.${k}`);
     need(isNum(r.ratioToHealth), `${at}: ratioToHealth`);
   }
@@ -66,7 +82,10 @@ export function validate(doc) {
     need(typeof t.id === "string" && typeof t.description === "string", "target id/description");
     need(t.met === null || typeof t.met === "boolean", `target ${t.id}: met must be true, false or null`);
   }
-  need(doc.seeding === null || (isNum(doc.seeding?.eventsPerSec) && isNum(doc.seeding?.events)), "seeding must be null or {events, seconds, eventsPerSec}");
+  need(
+    doc.seeding === null || (isNum(doc.seeding?.eventsPerSec) && isNum(doc.seeding?.events)),
+    "seeding must be null or {events, seconds, eventsPerSec}",
+  );
   return problems;
 }
 

@@ -24,7 +24,10 @@ export function noteFailure(kind: keyof CacheCounters, detail: { op: string; ten
   console.warn(
     JSON.stringify({
       level: "warn",
-      message: kind === "refusedWrites" ? "cache write refused by KV; the request goes on" : `cache ${kind === "edgeErrors" ? "edge" : "read"} error`,
+      message:
+        kind === "refusedWrites"
+          ? "cache write refused by KV; the request goes on"
+          : `cache ${kind === "edgeErrors" ? "edge" : "read"} error`,
       op: detail.op,
       tenantId: detail.tenantId,
       key: detail.key,

@@ -7,8 +7,8 @@
  */
 import { CLIENT_ID } from "../domain/ids.js";
 import { CACHE_VALUE_MAX_BYTES, cacheSettings } from "./settings.js";
-import { noteFailure, type CacheCounters } from "./stats.js";
-import { edgeTier, kvTier, type CacheEntry } from "./tiers.js";
+import { type CacheCounters, noteFailure } from "./stats.js";
+import { type CacheEntry, edgeTier, kvTier } from "./tiers.js";
 
 export interface CacheHit extends CacheEntry {
   tier: "edge" | "kv";
@@ -40,7 +40,11 @@ async function attempt<T>(kind: keyof CacheCounters, op: string, tenantId: strin
 
 /** Runs a write; true when it went through. */
 async function wrote(kind: keyof CacheCounters, op: string, tenantId: string, key: string, run: () => Promise<void>): Promise<boolean> {
-  return (await attempt(kind, op, tenantId, key, async () => (await run(), true))) === true;
+  const ran = await attempt(kind, op, tenantId, key, async () => {
+    await run();
+    return true;
+  });
+  return ran === true;
 }
 
 export async function readCache(env: Env, tenantId: string, key: string): Promise<CacheHit | null> {

@@ -10,7 +10,10 @@ export function parseMaxAge(header: string | undefined, maxSeconds: number): Max
   for (const directive of header.split(",")) {
     const [rawName = "", ...rest] = directive.split("=");
     if (rawName.trim().toLowerCase() !== "max-age") continue;
-    const value = rest.join("=").trim().replace(/^"(.*)"$/, "$1");
+    const value = rest
+      .join("=")
+      .trim()
+      .replace(/^"(.*)"$/, "$1");
     if (!/^\d{1,10}$/.test(value)) return { ok: false, message: `max-age must be a whole number of seconds; got '${value}'` };
     const seconds = Number(value);
     if (seconds < 1 || seconds > maxSeconds) return { ok: false, message: `max-age must be 1–${maxSeconds} seconds; got ${seconds}` };

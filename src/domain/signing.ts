@@ -75,13 +75,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
     keyCache.set(secret, cached);
     return cached;
   }
-  const imported = crypto.subtle.importKey(
-    "raw",
-    secretKeyBytes(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const imported = crypto.subtle.importKey("raw", secretKeyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   // A failed import (e.g. an empty secret) must not stay cached.
   imported.catch(() => {
     if (keyCache.get(secret) === imported) keyCache.delete(secret);

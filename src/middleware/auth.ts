@@ -4,12 +4,13 @@
  * cached in the isolate for KEY_CACHE_MS — a revoked key stops working within that time. The
  * dev credentials work only in development and only for requests to localhost / 127.0.0.1.
  */
-import { createMiddleware } from "hono/factory";
+
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { DEV, KEY_CACHE_MS, settings } from "../config.js";
-import { AppError } from "../errors.js";
-import { tenantOfKey } from "../domain/keys.js";
 import type { AppEnv, Principal } from "../context.js";
+import { tenantOfKey } from "../domain/keys.js";
+import { AppError } from "../errors.js";
 import { verifyKey } from "../services/tenants.js";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -48,10 +49,7 @@ function isAdminToken(c: Context<AppEnv>, token: string): boolean {
 export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Principal> {
   if (key === DEV.apiKey) {
     if (devAllowed(c)) return { tenantId: DEV.tenantId, keyId: "dev" };
-    throw new AppError(
-      "INVALID_API_KEY",
-      "The development key is accepted only in development, on localhost or 127.0.0.1.",
-    );
+    throw new AppError("INVALID_API_KEY", "The development key is accepted only in development, on localhost or 127.0.0.1.");
   }
   const tenantId = tenantOfKey(key);
   if (!tenantId) throw new AppError("INVALID_API_KEY", "Unknown API key: it is not an edgebus key.");

@@ -5,9 +5,9 @@
  */
 import { createMiddleware } from "hono/factory";
 import { LIMITS } from "../config.js";
-import { AppError } from "../errors.js";
-import { readLimited } from "../domain/streams.js";
 import type { AppEnv } from "../context.js";
+import { readLimited } from "../domain/streams.js";
+import { AppError } from "../errors.js";
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json(\s*;.*)?$/i;
 const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);

@@ -3,8 +3,8 @@
  * (errors included, see errors.ts) carries it back.
  */
 import { createMiddleware } from "hono/factory";
-import { newId } from "../domain/ids.js";
 import type { AppEnv } from "../context.js";
+import { newId } from "../domain/ids.js";
 
 const WELL_FORMED = /^[A-Za-z0-9._:-]{1,128}$/;
 

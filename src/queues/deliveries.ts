@@ -9,17 +9,17 @@
  */
 import { settings } from "../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds } from "../domain/backoff.js";
-import { partitionStub } from "../objects/partition/client.js";
-import { tenantSubscriptions } from "../services/subscription-cache.js";
-import { disableWebhook } from "../services/webhooks.js";
-import { parseStored } from "../schemas/event.js";
-import { DeliveryMessageSchema, type DeliveryMessage } from "../schemas/messages.js";
-import { signedPost } from "./signed-post.js";
 import type { LogEntry } from "../objects/endpoint/object.js";
+import { partitionStub } from "../objects/partition/client.js";
 import type { BeginRequest } from "../objects/partition/deliveries.js";
 import type { AttemptOutcome, BeganAttempt } from "../objects/partition/sql.js";
-import type { SubscriptionRecord } from "../schemas/subscription.js";
 import { tenantStub } from "../objects/tenant/client.js";
+import { parseStored } from "../schemas/event.js";
+import { type DeliveryMessage, DeliveryMessageSchema } from "../schemas/messages.js";
+import type { SubscriptionRecord } from "../schemas/subscription.js";
+import { tenantSubscriptions } from "../services/subscription-cache.js";
+import { disableWebhook } from "../services/webhooks.js";
+import { signedPost } from "./signed-post.js";
 
 /** Concurrent requests to one endpoint within a batch (others' deliveries never wait on it). */
 const PER_ENDPOINT = 32;
@@ -62,9 +62,12 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
   await Promise.all([...partitions.values()].map((group) => finish(env, group)));
   await sendRetries(env, items);
   await Promise.all(
-    [...groupBy(items.filter((i) => i.log), (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`)].map(([endpoint, group]) =>
-      writeLog(env, endpoint, group),
-    ),
+    [
+      ...groupBy(
+        items.filter((i) => i.log),
+        (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`,
+      ),
+    ].map(([endpoint, group]) => writeLog(env, endpoint, group)),
   );
 }
 
@@ -164,7 +167,13 @@ async function attempt(env: Env, item: Item): Promise<void> {
     partitionKey: event.partitionKey,
     sequence: event.sequence,
     status: item.outcome.settle ?? "PENDING",
-    attempt: { attempt: msg.attempt, durationMs, at: Date.now(), ...(statusCode !== undefined ? { statusCode } : {}), ...(error !== undefined ? { error } : {}) },
+    attempt: {
+      attempt: msg.attempt,
+      durationMs,
+      at: Date.now(),
+      ...(statusCode !== undefined ? { statusCode } : {}),
+      ...(error !== undefined ? { error } : {}),
+    },
   };
 }
 
@@ -198,7 +207,11 @@ async function sendRetries(env: Env, items: Item[]): Promise<void> {
     const chunk = retries.slice(i, i + 100);
     try {
       await env.DELIVERIES.sendBatch(
-        chunk.map((r) => ({ body: { ...r.msg, attempt: r.msg.attempt + 1 } satisfies DeliveryMessage, delaySeconds: r.retryIn, contentType: "json" as const })),
+        chunk.map((r) => ({
+          body: { ...r.msg, attempt: r.msg.attempt + 1 } satisfies DeliveryMessage,
+          delaySeconds: r.retryIn,
+          contentType: "json" as const,
+        })),
       );
     } catch (err) {
       console.warn(JSON.stringify({ level: "warn", message: "sending retries failed; the alarm will re-send", error: String(err) }));
@@ -210,7 +223,11 @@ async function sendRetries(env: Env, items: Item[]): Promise<void> {
 async function writeLog(env: Env, endpoint: string, group: Item[]): Promise<void> {
   const { tenantId, subscriptionId } = (group[0] as Item).msg;
   try {
-    await env.ENDPOINT.get(env.ENDPOINT.idFromName(endpoint)).record(tenantId, subscriptionId, group.map((i) => i.log as LogEntry));
+    await env.ENDPOINT.get(env.ENDPOINT.idFromName(endpoint)).record(
+      tenantId,
+      subscriptionId,
+      group.map((i) => i.log as LogEntry),
+    );
   } catch (err) {
     console.warn(JSON.stringify({ level: "warn", message: "delivery log write failed", endpoint, error: String(err) }));
   }

@@ -8,12 +8,12 @@
  */
 import { settings } from "../config.js";
 import { shardStub } from "../objects/task-shard/client.js";
-import { statsStub } from "../objects/task-stats/client.js";
-import { acquire, chooseWorker, reportHealth, servingWorkers, tenantWorkers } from "../services/worker-pool.js";
-import { TASK_RESULT_BYTES, TaskMessageSchema, type TaskMessage } from "../schemas/task.js";
-import { signedPost } from "./signed-post.js";
 import type { Moved, TaskOutcome } from "../objects/task-shard/sql.js";
+import { statsStub } from "../objects/task-stats/client.js";
 import type { StatsReport } from "../objects/task-stats/tables.js";
+import { TASK_RESULT_BYTES, type TaskMessage, TaskMessageSchema } from "../schemas/task.js";
+import { acquire, chooseWorker, reportHealth, servingWorkers, tenantWorkers } from "../services/worker-pool.js";
+import { signedPost } from "./signed-post.js";
 
 export async function consumeTasks(batch: MessageBatch, env: Env): Promise<void> {
   const reports = new Map<string, StatsReport>();
@@ -51,7 +51,10 @@ function addToReport(reports: Map<string, StatsReport>, tenantId: string, moved:
   if (moved.status === "SUCCEEDED" || moved.status === "DEAD") {
     report.finished[moved.priority] = (report.finished[moved.priority] ?? 0) + 1;
   }
-  if (moved.status === "SUCCEEDED") (report.samples[moved.type] ??= []).push(moved.durationMs);
+  if (moved.status === "SUCCEEDED") {
+    report.samples[moved.type] ??= [];
+    report.samples[moved.type]?.push(moved.durationMs);
+  }
 }
 
 export async function runAttempt(msg: TaskMessage, env: Env): Promise<Moved | null> {

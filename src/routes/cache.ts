@@ -5,21 +5,34 @@
  * so a write KV refuses is a 503 to retry — unlike the write-through of orders, where it is not.
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { CACHE_MAX_TTL_SECONDS, CACHE_VALUE_MAX_BYTES, byteLength, cacheSettings, clearCache, readCache, writeCache } from "../cache/index.js";
+import {
+  byteLength,
+  CACHE_MAX_TTL_SECONDS,
+  CACHE_VALUE_MAX_BYTES,
+  cacheSettings,
+  clearCache,
+  readCache,
+  writeCache,
+} from "../cache/index.js";
+import type { AppEnv } from "../context.js";
 import { parseMaxAge } from "../domain/cache-control.js";
 import { AppError } from "../errors.js";
-import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import { CacheKeyParam, CacheStatusHeader, CacheStoredSchema, CacheValueSchema } from "../schemas/cache.js";
+import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const tags = ["cache"];
 
 /** KV accepts one write per second per key; the client should simply try again a second later. */
 function notReplicated(key: string): AppError {
-  return new AppError("UPSTREAM_UNAVAILABLE", `The cache's KV tier refused the write to '${key}' (at most one write per second per key); retry.`, undefined, {
-    "retry-after": "1",
-  });
+  return new AppError(
+    "UPSTREAM_UNAVAILABLE",
+    `The cache's KV tier refused the write to '${key}' (at most one write per second per key); retry.`,
+    undefined,
+    {
+      "retry-after": "1",
+    },
+  );
 }
 
 export const cache = new OpenAPIHono<AppEnv>();
@@ -46,14 +59,21 @@ cache.openapi(
     const { tenantId } = c.var.principal;
     // Without a content type the body is empty (a body without one is a 415 earlier) and the
     // validator hands over {}: that must not be stored as the value.
-    if (c.req.header("content-type") === undefined) throw new AppError("VALIDATION_FAILED", "PUT /cache/:key needs a JSON body (the value to store).");
+    if (c.req.header("content-type") === undefined)
+      throw new AppError("VALIDATION_FAILED", "PUT /cache/:key needs a JSON body (the value to store).");
     const value: unknown = c.req.valid("json");
     const maxAge = parseMaxAge(c.req.header("cache-control"), CACHE_MAX_TTL_SECONDS);
-    if (!maxAge.ok) throw new AppError("VALIDATION_FAILED", `Invalid Cache-Control: ${maxAge.message}.`, [{ path: "Cache-Control", message: maxAge.message }]);
+    if (!maxAge.ok)
+      throw new AppError("VALIDATION_FAILED", `Invalid Cache-Control: ${maxAge.message}.`, [
+        { path: "Cache-Control", message: maxAge.message },
+      ]);
     const text = JSON.stringify(value);
     const size = byteLength(text);
     if (size > CACHE_VALUE_MAX_BYTES) {
-      throw new AppError("PAYLOAD_TOO_LARGE", `Cached values are limited to ${CACHE_VALUE_MAX_BYTES} bytes serialized; this one is ${size}.`);
+      throw new AppError(
+        "PAYLOAD_TOO_LARGE",
+        `Cached values are limited to ${CACHE_VALUE_MAX_BYTES} bytes serialized; this one is ${size}.`,
+      );
     }
     const ttlSeconds = maxAge.seconds ?? cacheSettings(c.env).defaultTtlSeconds;
     const { expiresAt, replicated } = await writeCache(c.env, tenantId, key, text, ttlSeconds);
@@ -76,7 +96,8 @@ cache.openapi(
   async (c) => {
     const { key } = c.req.valid("param");
     const hit = await readCache(c.env, c.var.principal.tenantId, key);
-    if (!hit) throw new AppError("NOT_FOUND", `Nothing cached under '${key}' (absent or expired).`, undefined, { "x-cache-status": "MISS" });
+    if (!hit)
+      throw new AppError("NOT_FOUND", `Nothing cached under '${key}' (absent or expired).`, undefined, { "x-cache-status": "MISS" });
     c.header("X-Cache-Status", "HIT");
     c.header("X-Cache-Tier", hit.tier);
     const value: unknown = JSON.parse(hit.text);

@@ -1,10 +1,10 @@
 /** /catalog/items/:itemId — the prices orders are computed from (one Store instance per tenant). */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
 import { jsonBody, jsonContent } from "../schemas/common.js";
 import { CatalogItemSchema, ItemIdParam, PutCatalogItemSchema } from "../schemas/order.js";
 import { getCatalogItem, putCatalogItem } from "../services/orders.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const tags = ["orders"];
 
@@ -16,7 +16,8 @@ catalog.openapi(
     path: "/catalog/items/{itemId}",
     tags,
     summary: "Create or replace a catalog item",
-    description: "`price` is a decimal amount with at most two decimals (kept as integer cents). New orders use the new price; existing orders keep theirs.",
+    description:
+      "`price` is a decimal amount with at most two decimals (kept as integer cents). New orders use the new price; existing orders keep theirs.",
     request: { params: ItemIdParam, body: jsonBody(PutCatalogItemSchema) },
     responses: { 200: jsonContent(CatalogItemSchema, "Replaced"), 201: jsonContent(CatalogItemSchema, "Created") },
   }),

@@ -1,9 +1,9 @@
 /** Publishing and reading events: POST /events, POST /events/batch, GET /events/:id, partition logs. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
-import { AppError, problemBody } from "../errors.js";
+import type { AppEnv } from "../context.js";
 import { CLIENT_ID } from "../domain/ids.js";
-import { publishBatch, publishEvent, readEvent, readLog } from "../services/events.js";
+import { AppError, problemBody } from "../errors.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   BatchSchema,
@@ -13,8 +13,8 @@ import {
   PublishEventSchema,
   PublishResultSchema,
 } from "../schemas/event.js";
+import { publishBatch, publishEvent, readEvent, readLog } from "../services/events.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const BatchResultSchema = z
   .object({ results: z.array(z.union([PublishResultSchema, z.object({ index: z.number(), code: z.string() }).passthrough()])) })
@@ -40,7 +40,8 @@ events.openapi(
     const input = c.req.valid("json");
     const key = c.req.header("idempotency-key");
     if (key !== undefined) {
-      if (!CLIENT_ID.test(key)) throw new AppError("BAD_ID", "Idempotency-Key must be 1–256 characters of letters, digits and . _ : ~ @ -.");
+      if (!CLIENT_ID.test(key))
+        throw new AppError("BAD_ID", "Idempotency-Key must be 1–256 characters of letters, digits and . _ : ~ @ -.");
       if (input.id !== undefined && input.id !== key) {
         throw new AppError("VALIDATION_FAILED", "The body's id differs from the Idempotency-Key header.", [
           { path: "id", message: "must equal the Idempotency-Key header" },
@@ -60,7 +61,8 @@ events.openapi(
     path: "/events/batch",
     tags: ["events"],
     summary: `Publish up to ${LIMITS.batchEvents} events; one result per event, in order`,
-    description: "Each event succeeds or fails on its own; a failed one is a problem object with its `index`. One round trip per partition touched.",
+    description:
+      "Each event succeeds or fails on its own; a failed one is a problem object with its `index`. One round trip per partition touched.",
     request: { body: jsonBody(BatchSchema) },
     responses: { 202: jsonContent(BatchResultSchema, "One result per event") },
   }),
@@ -81,7 +83,12 @@ events.openapi(
     tags: ["events"],
     summary: "Read a stored event with its sequence and per-subscription delivery status",
     request: {
-      params: z.object({ id: z.string().regex(CLIENT_ID).openapi({ param: { name: "id", in: "path" } }) }),
+      params: z.object({
+        id: z
+          .string()
+          .regex(CLIENT_ID)
+          .openapi({ param: { name: "id", in: "path" } }),
+      }),
       query: z.object({ partitionKey: PartitionName.optional().openapi({ param: { name: "partitionKey", in: "query" } }) }),
     },
     responses: { 200: jsonContent(EventDetailSchema, "The event") },
@@ -99,11 +106,17 @@ events.openapi(
     path: "/partitions/{key}/events",
     tags: ["events"],
     summary: "Read a partition's log in sequence order",
-    description: "`nextAfter` is the sequence to pass as `after` for the next page (the last one returned, or `after` when the page is empty).",
+    description:
+      "`nextAfter` is the sequence to pass as `after` for the next page (the last one returned, or `after` when the page is empty).",
     request: {
       params: z.object({ key: PartitionName }),
       query: z.object({
-        after: z.coerce.number().int().min(0).default(0).openapi({ param: { name: "after", in: "query" } }),
+        after: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .openapi({ param: { name: "after", in: "query" } }),
         limit: z.coerce
           .number()
           .int()

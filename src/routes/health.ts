@@ -1,5 +1,5 @@
 /** Liveness: no auth, no storage — the benchmark's baseline. */
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.js";
 
 const HealthSchema = z.object({ status: z.literal("ok"), environment: z.string() }).openapi("Health");

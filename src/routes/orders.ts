@@ -3,15 +3,23 @@
  * mounted here). POST and PATCH write through to the cache (`X-Cache-Status: UPDATED`) and publish
  * `order.created` / `order.status.changed` from the Store object; GET /orders/:id is cache-aside.
  */
-import { AppError } from "../errors.js";
+
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
-import { CacheStatusHeader } from "../schemas/cache.js";
-import { CreateOrderSchema, CustomerIdParam, CustomerOrdersSchema, OrderIdParam, OrderSchema, UpdateOrderSchema } from "../schemas/order.js";
-import { catalog } from "./catalog.js";
-import { CUSTOMER_ORDERS_LIMIT, changeOrderStatus, createOrder, customerOrders, getOrder } from "../services/orders.js";
-import { tenantRoute } from "./route.js";
 import type { AppEnv } from "../context.js";
+import { AppError } from "../errors.js";
+import { CacheStatusHeader } from "../schemas/cache.js";
+import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
+import {
+  CreateOrderSchema,
+  CustomerIdParam,
+  CustomerOrdersSchema,
+  OrderIdParam,
+  OrderSchema,
+  UpdateOrderSchema,
+} from "../schemas/order.js";
+import { CUSTOMER_ORDERS_LIMIT, changeOrderStatus, createOrder, customerOrders, getOrder } from "../services/orders.js";
+import { catalog } from "./catalog.js";
+import { tenantRoute } from "./route.js";
 
 const tags = ["orders"];
 const withCacheStatus = <T extends object>(response: T) => ({ ...response, headers: CacheStatusHeader });
@@ -42,7 +50,8 @@ routes.openapi(
     path: "/orders/{id}",
     tags,
     summary: "Read an order (cache-aside)",
-    description: "`X-Cache-Status: HIT` when the cached copy has the order's current version, else `MISS` (read from the Store, then cached).",
+    description:
+      "`X-Cache-Status: HIT` when the cached copy has the order's current version, else `MISS` (read from the Store, then cached).",
     request: { params: OrderIdParam },
     responses: { 200: withCacheStatus(jsonContent(OrderSchema, "The order")) },
   }),

@@ -1,17 +1,23 @@
 /** /subscriptions: push (with url) and pull (without) subscriptions of a tenant. */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
 import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   CreateSubscriptionSchema,
   SubscriptionCreatedSchema,
   SubscriptionListSchema,
   SubscriptionSchema,
-  UpdateSubscriptionSchema,
   toView,
+  UpdateSubscriptionSchema,
 } from "../schemas/subscription.js";
-import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, updateSubscription } from "../services/subscriptions.js";
+import {
+  createSubscription,
+  deleteSubscription,
+  getSubscription,
+  listSubscriptions,
+  updateSubscription,
+} from "../services/subscriptions.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const tags = ["subscriptions"];
 

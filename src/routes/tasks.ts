@@ -4,8 +4,9 @@
  * `estimatedProcessingTime` comes from services/tasks.ts.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { AppError } from "../errors.js";
+import type { AppEnv } from "../context.js";
 import { CLIENT_ID } from "../domain/ids.js";
+import { AppError } from "../errors.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   CreateTaskSchema,
@@ -19,7 +20,6 @@ import {
 } from "../schemas/task.js";
 import { getTask, listTasks, retryTask, submitTask } from "../services/tasks.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const tags = ["tasks"];
 

@@ -1,5 +1,6 @@
 /** Tenants (admin) and a tenant's own API keys. */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
 import { jsonBody, jsonContent } from "../schemas/common.js";
 import {
   CreateKeySchema,
@@ -9,9 +10,8 @@ import {
   KeyListSchema,
   TenantCreatedSchema,
 } from "../schemas/tenant.js";
-import { adminRoute, tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 import { createKey, createTenant, listKeys, revokeKey } from "../services/tenants.js";
+import { adminRoute, tenantRoute } from "./route.js";
 
 export const tenants = new OpenAPIHono<AppEnv>();
 

@@ -1,10 +1,17 @@
 /** A webhook's delivery log, redelivery, recovery, secret rotation and test sends. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
 import { IdParam, jsonBody, jsonContent } from "../schemas/common.js";
-import { DeliveryLogQuery, DeliveryLogSchema, RecoverSchema, RotateSecretSchema, RotatedSchema, TestResultSchema } from "../schemas/webhook.js";
+import {
+  DeliveryLogQuery,
+  DeliveryLogSchema,
+  RecoverSchema,
+  RotatedSchema,
+  RotateSecretSchema,
+  TestResultSchema,
+} from "../schemas/webhook.js";
 import { deliveryLog, recoverSince, redeliverOne, rotateSecret, sendTest } from "../services/webhooks.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const tags = ["webhooks"];
 
@@ -33,7 +40,14 @@ webhookDeliveries.openapi(
     path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver",
     tags,
     summary: "Send one delivery again (a fresh attempt budget); the body may be empty",
-    request: { params: IdParam.extend({ deliveryId: z.string().max(64).openapi({ param: { name: "deliveryId", in: "path" } }) }) },
+    request: {
+      params: IdParam.extend({
+        deliveryId: z
+          .string()
+          .max(64)
+          .openapi({ param: { name: "deliveryId", in: "path" } }),
+      }),
+    },
     responses: { 202: jsonContent(z.object({ deliveryId: z.string(), status: z.literal("PENDING") }), "Queued again") },
   }),
   async (c) => {

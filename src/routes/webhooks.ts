@@ -1,21 +1,14 @@
 /** /webhooks: the seed's registration shape over subscriptions with a URL (one store, one matcher). */
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { AppError } from "../errors.js";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
 import { newId } from "../domain/ids.js";
+import { AppError } from "../errors.js";
 import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
-import { toView, type SubscriptionRecord } from "../schemas/subscription.js";
-import {
-  CreateWebhookSchema,
-  UpdateWebhookSchema,
-  WebhookCreatedSchema,
-  WebhookSchema,
-  WebhookUpdatedSchema,
-} from "../schemas/webhook.js";
-import { z } from "@hono/zod-openapi";
+import { type SubscriptionRecord, toView } from "../schemas/subscription.js";
+import { CreateWebhookSchema, UpdateWebhookSchema, WebhookCreatedSchema, WebhookSchema, WebhookUpdatedSchema } from "../schemas/webhook.js";
 import { createSubscription, deleteSubscription, updateSubscription } from "../services/subscriptions.js";
 import { getWebhook, listWebhooks, recoverAfterDisable } from "../services/webhooks.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
 
 const tags = ["webhooks"];
 
@@ -83,7 +76,9 @@ webhooks.openapi(
     const { recover, ...patch } = c.req.valid("json");
     const before = await getWebhook(c.env, tenantId, id);
     if (recover && patch.status !== "ACTIVE") {
-      throw new AppError("VALIDATION_FAILED", "recover applies only when setting status ACTIVE.", [{ path: "recover", message: "needs status ACTIVE" }]);
+      throw new AppError("VALIDATION_FAILED", "recover applies only when setting status ACTIVE.", [
+        { path: "recover", message: "needs status ACTIVE" },
+      ]);
     }
     const { record, generatedSecret } = await updateSubscription(c.env, tenantId, id, patch);
     const recovered = recover && before.status === "DISABLED" ? await recoverAfterDisable(c.env, tenantId, before) : undefined;

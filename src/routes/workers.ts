@@ -1,16 +1,11 @@
 /** /workers: HTTP endpoints that receive tasks; a worker serves the types its `taskTypes` patterns match. */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.js";
 import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
-import {
-  CreateWorkerSchema,
-  WorkerCreatedSchema,
-  WorkerListSchema,
-  WorkerSchema,
-} from "../schemas/task.js";
+import { CreateWorkerSchema, WorkerCreatedSchema, WorkerListSchema, WorkerSchema } from "../schemas/task.js";
+import type { WorkerRecord } from "../schemas/worker.js";
 import { deleteWorker, getWorker, listWorkers, registerWorker } from "../services/workers.js";
 import { tenantRoute } from "./route.js";
-import type { AppEnv } from "../context.js";
-import type { WorkerRecord } from "../schemas/worker.js";
 
 const tags = ["workers"];
 

@@ -17,10 +17,7 @@ export const ProblemSchema = z
 
 export const problemResponses = (...statuses: number[]) =>
   Object.fromEntries(
-    statuses.map((s) => [
-      s,
-      { description: "Problem (RFC 9457)", content: { "application/problem+json": { schema: ProblemSchema } } },
-    ]),
+    statuses.map((s) => [s, { description: "Problem (RFC 9457)", content: { "application/problem+json": { schema: ProblemSchema } } }]),
   );
 
 export const RetryPolicySchema = z
@@ -32,12 +29,7 @@ export const RetryPolicySchema = z
       .max(LIMITS.retryMaxAttempts.max)
       .default(DEFAULT_RETRY_POLICY.maxAttempts),
     backoffMs: z.number().int().min(100).max(86_400_000).default(DEFAULT_RETRY_POLICY.backoffMs),
-    timeoutMs: z
-      .number()
-      .int()
-      .min(LIMITS.retryTimeoutMs.min)
-      .max(LIMITS.retryTimeoutMs.max)
-      .default(DEFAULT_RETRY_POLICY.timeoutMs),
+    timeoutMs: z.number().int().min(LIMITS.retryTimeoutMs.min).max(LIMITS.retryTimeoutMs.max).default(DEFAULT_RETRY_POLICY.timeoutMs),
   })
   .openapi("RetryPolicy");
 
@@ -53,7 +45,11 @@ export const RetryPolicyPatchSchema = z
   .openapi("RetryPolicyPatch");
 
 export const IdParam = z.object({
-  id: z.string().min(1).max(256).openapi({ param: { name: "id", in: "path" } }),
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: "id", in: "path" } }),
 });
 
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({

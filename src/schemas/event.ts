@@ -45,9 +45,7 @@ export const PublishEventSchema = z
       .refine(isValidRoutingKey, "dotted words, e.g. order.region.us-east.status.shipped")
       .optional(),
     partitionKey: ClientPartitionKey.optional(),
-    cacheInvalidation: z
-      .object({ keys: z.array(z.string().min(1).max(512)).max(LIMITS.invalidationKeys) })
-      .optional(),
+    cacheInvalidation: z.object({ keys: z.array(z.string().min(1).max(512)).max(LIMITS.invalidationKeys) }).optional(),
   })
   .openapi("PublishEvent");
 
@@ -81,9 +79,7 @@ export const PublishResultSchema = z
 
 export type PublishResult = z.infer<typeof PublishResultSchema>;
 
-export const BatchSchema = z
-  .object({ events: z.array(z.unknown()).min(1).max(LIMITS.batchEvents) })
-  .openapi("PublishBatch");
+export const BatchSchema = z.object({ events: z.array(z.unknown()).min(1).max(LIMITS.batchEvents) }).openapi("PublishBatch");
 
 export const DeliveryStatus = z.enum(["PENDING", "DELIVERED", "FAILED", "DROPPED"]);
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
@@ -116,9 +112,7 @@ export const EventDetailSchema = StoredEventSchema.extend({
   ),
 }).openapi("EventDetail");
 
-export const EventPageSchema = z
-  .object({ events: z.array(StoredEventSchema), nextAfter: z.number().int() })
-  .openapi("EventPage");
+export const EventPageSchema = z.object({ events: z.array(StoredEventSchema), nextAfter: z.number().int() }).openapi("EventPage");
 
 /** A stored event as it crosses RPC: the envelope as JSON text (parsed by the caller) and its sequence. */
 export interface StoredEventText {

@@ -60,9 +60,7 @@ export const OrderSchema = z
   })
   .openapi("Order");
 
-export const CustomerOrdersSchema = z
-  .object({ customerId: z.string(), orders: z.array(OrderSchema) })
-  .openapi("CustomerOrders");
+export const CustomerOrdersSchema = z.object({ customerId: z.string(), orders: z.array(OrderSchema) }).openapi("CustomerOrders");
 
 export type CreateOrder = z.infer<typeof CreateOrderSchema>;
 export type OrderView = z.infer<typeof OrderSchema>;

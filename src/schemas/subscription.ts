@@ -10,7 +10,9 @@ export const Name = z
   .openapi({ example: "inventory-service" });
 
 export const TypePatterns = z
-  .array(z.string().max(LIMITS.typeChars).refine(isValidTypePattern, "not a valid event type pattern (dotted lower-case words, '*' or '#')"))
+  .array(
+    z.string().max(LIMITS.typeChars).refine(isValidTypePattern, "not a valid event type pattern (dotted lower-case words, '*' or '#')"),
+  )
   .max(LIMITS.patternsPerSubscription)
   .openapi({ example: ["order.created", "order.*.changed", "payment.#"] });
 
@@ -81,9 +83,7 @@ export interface SubscriptionRecord extends SubscriptionView {
   secrets: SigningSecret[];
 }
 
-export const SubscriptionListSchema = z
-  .object({ subscriptions: z.array(SubscriptionSchema) })
-  .openapi("SubscriptionList");
+export const SubscriptionListSchema = z.object({ subscriptions: z.array(SubscriptionSchema) }).openapi("SubscriptionList");
 
 export function toView(record: SubscriptionRecord): SubscriptionView {
   const { secrets: _secrets, ...view } = record;

@@ -39,7 +39,10 @@ export const TaskType = z
 export const CreateTaskSchema = z
   .object({
     type: TaskType,
-    data: z.record(z.string(), z.unknown()).optional().openapi({ example: { orderId: "order-123", priority: "high" } }),
+    data: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ example: { orderId: "order-123", priority: "high" } }),
     priority: Priority.optional().openapi({ description: "Default: a valid `data.priority`, else normal." }),
     id: TaskId.optional().openapi({ description: "Idempotency: the same id again is the same task.", example: "order-123-fulfil" }),
     delaySeconds: z.number().int().min(0).max(86_400).optional(),
@@ -131,10 +134,22 @@ export function taskView(s: TaskState): z.infer<typeof TaskSchema> {
 export const TaskListQuery = z.object({
   status: TaskStatus.optional().openapi({ param: { name: "status", in: "query" } }),
   type: TaskType.optional().openapi({ param: { name: "type", in: "query" } }),
-  limit: z.coerce.number().int().min(1).max(TASK_LIST_MAX).default(50).openapi({ param: { name: "limit", in: "query" } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(TASK_LIST_MAX)
+    .default(50)
+    .openapi({ param: { name: "limit", in: "query" } }),
 });
 
-export const TaskIdParam = z.object({ id: z.string().min(1).max(1024).openapi({ param: { name: "id", in: "path" } }) });
+export const TaskIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(1024)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 /** Queue message: which task, and which attempt it is for (a message for a started attempt is stale). */
 export const TaskMessageSchema = z.object({
@@ -163,7 +178,13 @@ export const CreateWorkerSchema = z
     url: TargetUrl,
     taskTypes: TypePatterns.min(1).openapi({ example: ["process.order", "send.#"] }),
     secret: Secret.optional(),
-    concurrency: z.number().int().min(1).max(100).optional().openapi({ description: `Default ${DEFAULT_WORKER_CONCURRENCY}.` }),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ description: `Default ${DEFAULT_WORKER_CONCURRENCY}.` }),
   })
   .strict()
   .openapi("CreateWorker");

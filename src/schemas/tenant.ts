@@ -5,9 +5,7 @@ export const CreateTenantSchema = z
   .object({ name: z.string().trim().min(1).max(128).openapi({ example: "acme" }) })
   .openapi("CreateTenant");
 
-export const TenantCreatedSchema = z
-  .object({ tenantId: z.string(), apiKey: z.string(), keyId: z.string() })
-  .openapi("TenantCreated");
+export const TenantCreatedSchema = z.object({ tenantId: z.string(), apiKey: z.string(), keyId: z.string() }).openapi("TenantCreated");
 
 export const CreateKeySchema = z
   .object({ name: z.string().trim().min(1).max(128).optional() })
@@ -23,5 +21,8 @@ export const KeyCreatedSchema = ApiKeySchema.extend({ apiKey: z.string() }).open
 export const KeyListSchema = z.object({ keys: z.array(ApiKeySchema) }).openapi("ApiKeyList");
 
 export const KeyIdParam = z.object({
-  keyId: z.string().regex(/^key_[a-z0-9]{20}$/).openapi({ param: { name: "keyId", in: "path" } }),
+  keyId: z
+    .string()
+    .regex(/^key_[a-z0-9]{20}$/)
+    .openapi({ param: { name: "keyId", in: "path" } }),
 });

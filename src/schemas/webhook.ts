@@ -54,15 +54,27 @@ export const DeliveryLogSchema = z
 
 export const DeliveryLogQuery = z.object({
   status: DeliveryStatus.optional().openapi({ param: { name: "status", in: "query" } }),
-  cursor: z.string().max(512).optional().openapi({ param: { name: "cursor", in: "query" } }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" } }),
 });
 
-export const RecoverSchema = z.object({ since: z.iso.datetime({ offset: true }) }).strict().openapi("Recover");
+export const RecoverSchema = z
+  .object({ since: z.iso.datetime({ offset: true }) })
+  .strict()
+  .openapi("Recover");
 
 export const RotateSecretSchema = z
   .object({
     secret: Secret.optional(),
-    graceSeconds: z.number().int().min(0).max(7 * 86_400).default(86_400),
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(86_400),
   })
   .strict()
   .optional()

@@ -7,13 +7,7 @@ import { invalidateKeys } from "../cache/index.js";
 import { LIMITS } from "../config.js";
 import { AppError, validationError } from "../errors.js";
 import { partitionFor, partitionStub } from "../objects/partition/client.js";
-import {
-  type EventEnvelope,
-  type PublishEvent,
-  PublishEventSchema,
-  type PublishResult,
-  parseStored,
-} from "../schemas/event.js";
+import { type EventEnvelope, type PublishEvent, PublishEventSchema, type PublishResult, parseStored } from "../schemas/event.js";
 import { publishEnvelopes, toEnvelope } from "./publish.js";
 
 export type Published = PublishResult & { invalidated?: string[] };
@@ -55,7 +49,9 @@ export async function publishBatch(env: Env, tenantId: string, raw: unknown[]): 
     valid.map((v) => v.envelope),
   );
   // Each key is cleared once for the whole batch (new events only: a duplicate repeats nothing).
-  const wanted = new Set(valid.flatMap((v, i) => ((published[i] as PublishResult).duplicate ? [] : (v.envelope.cacheInvalidation?.keys ?? []))));
+  const wanted = new Set(
+    valid.flatMap((v, i) => ((published[i] as PublishResult).duplicate ? [] : (v.envelope.cacheInvalidation?.keys ?? []))),
+  );
   const cleared = new Set(wanted.size > 0 ? await invalidateKeys(env, tenantId, [...wanted]) : []);
   valid.forEach((v, i) => {
     const result = published[i] as PublishResult;
@@ -71,7 +67,10 @@ export async function readEvent(env: Env, tenantId: string, id: string, partitio
   const partition = partitionFor(id, partitionKey);
   const found = await partitionStub(env, tenantId, partition).getEvent(id);
   if (!found) {
-    throw new AppError("NOT_FOUND", `No event ${id} in partition ${partition}${partitionKey ? "" : " (pass ?partitionKey= if it was published with one)"}.`);
+    throw new AppError(
+      "NOT_FOUND",
+      `No event ${id} in partition ${partition}${partitionKey ? "" : " (pass ?partitionKey= if it was published with one)"}.`,
+    );
   }
   const { cacheInvalidation: _ci, ...event } = parseStored(found.event);
   return { ...event, deliveries: found.deliveries };

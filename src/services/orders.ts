@@ -6,13 +6,13 @@
  * before a change (or a value PUT through /cache under the order's id) is never served as the order.
  * Cache failures never fail an order request; the cache is only a copy.
  */
-import { LIST_TTL_SECONDS, cacheSettings, clearCache, readCache, writeCache } from "../cache/index.js";
+import { cacheSettings, clearCache, LIST_TTL_SECONDS, readCache, writeCache } from "../cache/index.js";
 import { newId } from "../domain/ids.js";
 import { toCents } from "../domain/money.js";
 import { nextStatuses, type OrderStatus } from "../domain/order-status.js";
 import { AppError } from "../errors.js";
 import { allOrderShards, catalogStub, orderStub } from "../objects/store/client.js";
-import { catalogView, orderView, type CreateOrder, type OrderRecord, type OrderView } from "../schemas/order.js";
+import { type CreateOrder, catalogView, type OrderRecord, type OrderView, orderView } from "../schemas/order.js";
 
 export type CacheStatus = "HIT" | "MISS" | "UPDATED";
 
@@ -42,7 +42,9 @@ export async function createOrder(env: Env, tenantId: string, input: CreateOrder
   const catalog = new Map((await catalogStub(env, tenantId).getItems(ids)).map((item) => [item.itemId, item]));
   const unknown = ids.filter((itemId) => !catalog.has(itemId));
   if (unknown.length > 0) {
-    const errors = input.items.flatMap((line, at) => (catalog.has(line.itemId) ? [] : [{ path: `items.${at}.itemId`, message: `no catalog item ${line.itemId}` }]));
+    const errors = input.items.flatMap((line, at) =>
+      catalog.has(line.itemId) ? [] : [{ path: `items.${at}.itemId`, message: `no catalog item ${line.itemId}` }],
+    );
     throw new AppError("UNPROCESSABLE", `Unknown catalog item(s): ${unknown.join(", ")}.`, errors);
   }
   const id = input.id ?? `order-${newId("o").slice(2)}`;
@@ -97,7 +99,14 @@ export async function customerOrders(env: Env, tenantId: string, customerId: str
     .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
     .slice(0, CUSTOMER_ORDERS_LIMIT)
     .map(orderView);
-  await writeCache(env, tenantId, key, JSON.stringify(orders), Math.min(LIST_TTL_SECONDS, cacheSettings(env).defaultTtlSeconds), LIST_VERSION);
+  await writeCache(
+    env,
+    tenantId,
+    key,
+    JSON.stringify(orders),
+    Math.min(LIST_TTL_SECONDS, cacheSettings(env).defaultTtlSeconds),
+    LIST_VERSION,
+  );
   return { orders, cache: "MISS" };
 }
 

@@ -4,11 +4,11 @@
  * groups events by partition, and makes one Partition call per partition touched.
  */
 import { LIMITS } from "../config.js";
-import { AppError } from "../errors.js";
 import { newId } from "../domain/ids.js";
-import { tenantSubscriptions } from "./subscription-cache.js";
-import { partitionFor, partitionStub, type PublishItem } from "../objects/partition/client.js";
+import { AppError } from "../errors.js";
+import { type PublishItem, partitionFor, partitionStub } from "../objects/partition/client.js";
 import type { EventEnvelope, PublishEvent, PublishResult } from "../schemas/event.js";
+import { tenantSubscriptions } from "./subscription-cache.js";
 
 /** Fills the envelope's defaults; refuses (TENANT_MISMATCH) a body that names another tenant. */
 export function toEnvelope(input: PublishEvent, tenantId: string, now = new Date()): EventEnvelope {
@@ -48,9 +48,7 @@ export async function publishEnvelopes(env: Env, tenantId: string, envelopes: Ev
     const item: PublishItem = {
       envelope,
       subscribers: matched.map((s) => s.name),
-      ...(envelope.routingKey !== undefined
-        ? { routedTo: matched.filter((s) => s.routingKeys.length > 0).map((s) => s.name) }
-        : {}),
+      ...(envelope.routingKey !== undefined ? { routedTo: matched.filter((s) => s.routingKeys.length > 0).map((s) => s.name) } : {}),
       push: matched.filter((s) => s.url !== undefined).map((s) => ({ id: s.id, name: s.name })),
     };
     const group = groups.get(envelope.partitionKey) ?? [];

@@ -7,8 +7,8 @@
  */
 import { SUBSCRIPTION_CACHE_MS } from "../config.js";
 import { SubscriptionIndex } from "../domain/patterns.js";
-import type { SubscriptionRecord } from "../schemas/subscription.js";
 import { tenantStub } from "../objects/tenant/client.js";
+import type { SubscriptionRecord } from "../schemas/subscription.js";
 
 interface Entry {
   until: number;

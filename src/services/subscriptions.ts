@@ -4,16 +4,16 @@
  * turned into errors. Every change drops this isolate's cached subscription list at once.
  */
 import { settings } from "../config.js";
-import { AppError } from "../errors.js";
+import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
 import { newId } from "../domain/ids.js";
 import { generateSecret, isValidClientSecret } from "../domain/signing.js";
 import { checkTarget } from "../domain/targets.js";
-import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
-import { forgetSubscriptions } from "./subscription-cache.js";
+import { AppError } from "../errors.js";
+import { endpointStub } from "../objects/endpoint/client.js";
+import { tenantStub } from "../objects/tenant/client.js";
 import type { StoreResult } from "../objects/tenant/records.js";
 import type { CreateSubscription, SubscriptionRecord, UpdateSubscription } from "../schemas/subscription.js";
-import { tenantStub } from "../objects/tenant/client.js";
-import { endpointStub } from "../objects/endpoint/client.js";
+import { forgetSubscriptions } from "./subscription-cache.js";
 
 export function checkUrl(env: Env, url: string): string {
   const check = checkTarget(url, { allowPrivate: settings(env).allowPrivateTargets });
@@ -58,9 +58,7 @@ export async function createSubscription(
     name: input.name,
     events: input.events ?? [],
     routingKeys: input.routingKeys ?? [],
-    ...(input.url !== undefined
-      ? { url: checkUrl(env, input.url), retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } }
-      : {}),
+    ...(input.url !== undefined ? { url: checkUrl(env, input.url), retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } } : {}),
     status: "ACTIVE",
     secrets: secret !== undefined ? [{ secret }] : [],
     createdAt: now,
@@ -103,7 +101,9 @@ export async function updateSubscription(
       }
     }
     if ((patch.url ?? current.url) === undefined && input.retryPolicy !== undefined) {
-      throw new AppError("VALIDATION_FAILED", "retryPolicy applies only to subscriptions with a url.", [{ path: "retryPolicy", message: "needs url" }]);
+      throw new AppError("VALIDATION_FAILED", "retryPolicy applies only to subscriptions with a url.", [
+        { path: "retryPolicy", message: "needs url" },
+      ]);
     }
     // Only the fields sent change; the rest keep their current values.
     if (patch.url !== undefined || input.retryPolicy !== undefined) {

@@ -11,7 +11,15 @@ import { AppError } from "../errors.js";
 import { eachShard, shardOf, shardStub, taskStub } from "../objects/task-shard/client.js";
 import { statsStub } from "../objects/task-stats/client.js";
 import type { EstimateInputs } from "../objects/task-stats/tables.js";
-import { type CreateTask, DEFAULT_TASK_TIMEOUT_MS, PRIORITIES, type Priority, TASK_DATA_BYTES, type TaskState, type TaskStatus } from "../schemas/task.js";
+import {
+  type CreateTask,
+  DEFAULT_TASK_TIMEOUT_MS,
+  PRIORITIES,
+  type Priority,
+  TASK_DATA_BYTES,
+  type TaskState,
+  type TaskStatus,
+} from "../schemas/task.js";
 import { servingWorkers, tenantWorkers } from "./worker-pool.js";
 
 export interface Submitted {
@@ -52,7 +60,11 @@ export async function getTask(env: Env, tenantId: string, id: string): Promise<T
 }
 
 /** Newest first across the tenant's shards. */
-export async function listTasks(env: Env, tenantId: string, filter: { status?: TaskStatus; type?: string; limit: number }): Promise<TaskState[]> {
+export async function listTasks(
+  env: Env,
+  tenantId: string,
+  filter: { status?: TaskStatus; type?: string; limit: number },
+): Promise<TaskState[]> {
   const perShard = await eachShard(env, tenantId, (s) => s.listTasks(filter));
   return perShard
     .flat()

@@ -114,7 +114,7 @@ export async function sendTest(env: Env, tenantId: string, id: string) {
 export async function disableWebhook(env: Env, tenantId: string, subscriptionId: string, reason: string): Promise<void> {
   const tenant = tenantStub(env, tenantId);
   const before = await tenant.getSubscription(subscriptionId);
-  if (!before || before.status !== "ACTIVE") return;
+  if (before?.status !== "ACTIVE") return;
   const updated = await tenant.updateSubscription(subscriptionId, { status: "DISABLED", disabledReason: reason });
   forgetSubscriptions(tenantId);
   if (!updated.ok) return;

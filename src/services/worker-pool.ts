@@ -8,9 +8,9 @@
  */
 import { SUBSCRIPTION_CACHE_MS } from "../config.js";
 import { matchPattern } from "../domain/patterns.js";
+import { tenantStub } from "../objects/tenant/client.js";
 import { PRIORITIES, type Priority } from "../schemas/task.js";
 import type { WorkerRecord } from "../schemas/worker.js";
-import { tenantStub } from "../objects/tenant/client.js";
 
 export const WORKER_CACHE_MS = SUBSCRIPTION_CACHE_MS;
 export const UNHEALTHY_MS = 30_000;
@@ -76,7 +76,10 @@ let turn = 0;
 
 function slotsOf(workerId: string): Slots {
   let s = slots.get(workerId);
-  if (!s) slots.set(workerId, (s = { held: new Map(), waiting: [] }));
+  if (!s) {
+    s = { held: new Map(), waiting: [] };
+    slots.set(workerId, s);
+  }
   return s;
 }
 

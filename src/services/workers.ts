@@ -14,7 +14,11 @@ import type { WorkerRecord } from "../schemas/worker.js";
 import { checkSecret, checkUrl } from "./subscriptions.js";
 import { forgetWorkers } from "./worker-pool.js";
 
-export async function registerWorker(env: Env, tenantId: string, input: CreateWorker): Promise<{ record: WorkerRecord; generatedSecret?: string }> {
+export async function registerWorker(
+  env: Env,
+  tenantId: string,
+  input: CreateWorker,
+): Promise<{ record: WorkerRecord; generatedSecret?: string }> {
   const generated = input.secret === undefined ? generateSecret() : undefined;
   const secret = input.secret !== undefined ? checkSecret(input.secret) : (generated as string);
   const record: WorkerRecord = {

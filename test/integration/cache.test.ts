@@ -5,11 +5,11 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { invalidateKeys } from "../../src/cache/index.js";
+import { cacheCounters } from "../../src/cache/stats.js";
+import { edgeUrl, kvTier } from "../../src/cache/tiers.js";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { sleep } from "../helpers/hooks.js";
-import { edgeUrl, kvTier } from "../../src/cache/tiers.js";
-import { cacheCounters } from "../../src/cache/stats.js";
-import { invalidateKeys } from "../../src/cache/index.js";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -26,7 +26,11 @@ describe("cache-aside (the seed's sequence)", () => {
   it("GET /cache MISS → GET /orders/:id from the source → PUT /cache → GET /cache HIT", async () => {
     const { apiKey } = await newTenant();
     await item(apiKey, "item-456", 99.99);
-    const created = await call("/orders", { method: "POST", key: apiKey, body: { id: "order-123", customerId: "cust-456", items: [{ itemId: "item-456", quantity: 1 }] } });
+    const created = await call("/orders", {
+      method: "POST",
+      key: apiKey,
+      body: { id: "order-123", customerId: "cust-456", items: [{ itemId: "item-456", quantity: 1 }] },
+    });
     expect(created.status).toBe(201);
     expect((await call("/orders/order-123", { method: "PATCH", key: apiKey, body: { status: "PROCESSING" } })).status).toBe(200);
     expect((await del(apiKey, "order-123")).status).toBe(204); // start from an empty cache, as the seed does
@@ -85,7 +89,12 @@ describe("time-based invalidation", () => {
 
   it("uses the seed's max-age=3600 and refuses a malformed or out-of-range max-age", async () => {
     const { apiKey } = await newTenant();
-    const res = await put(apiKey, "order-123", { id: "order-123", status: "PROCESSING", total: 99.99 }, { "cache-control": "max-age=3600" });
+    const res = await put(
+      apiKey,
+      "order-123",
+      { id: "order-123", status: "PROCESSING", total: 99.99 },
+      { "cache-control": "max-age=3600" },
+    );
     expect(await json(res)).toMatchObject({ ttlSeconds: 3600 });
     await expectProblem(await put(apiKey, "k", 1, { "cache-control": "max-age=0" }), 400, "VALIDATION_FAILED");
     await expectProblem(await put(apiKey, "k", 1, { "cache-control": "max-age=soon" }), 400, "VALIDATION_FAILED");
@@ -169,7 +178,11 @@ describe("isolation and limits", () => {
     const { apiKey } = await newTenant();
     await expectProblem(await put(apiKey, "big", { blob: "x".repeat(64 * 1024) }), 413, "PAYLOAD_TOO_LARGE");
     await expectProblem(await call("/cache/empty", { method: "PUT", key: apiKey }), 400, "VALIDATION_FAILED");
-    await expectProblem(await call("/cache/empty", { method: "PUT", key: apiKey, headers: { "content-type": "application/json" } }), 400, "BAD_JSON");
+    await expectProblem(
+      await call("/cache/empty", { method: "PUT", key: apiKey, headers: { "content-type": "application/json" } }),
+      400,
+      "BAD_JSON",
+    );
     await expectProblem(await put(apiKey, "a%20b", 1), 400, "VALIDATION_FAILED");
     await expectProblem(await put(apiKey, "k", 1, { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
     await expectProblem(await call("/cache/k", { key: null }), 401, "MISSING_API_KEY");
@@ -178,7 +191,8 @@ describe("isolation and limits", () => {
   it("documents the routes in /openapi.json", async () => {
     const doc = await json<{ paths: Record<string, Record<string, unknown>> }>(await call("/openapi.json", { key: null }));
     expect(Object.keys(doc.paths["/cache/{key}"] ?? {}).sort()).toEqual(["delete", "get", "put"]);
-    for (const path of ["/orders", "/orders/{id}", "/customers/{id}/orders", "/catalog/items/{itemId}"]) expect(doc.paths[path]).toBeDefined();
+    for (const path of ["/orders", "/orders/{id}", "/customers/{id}/orders", "/catalog/items/{itemId}"])
+      expect(doc.paths[path]).toBeDefined();
   });
 
   it("answers 503 with Retry-After when KV refuses the PUT (the cache holds the only copy)", async () => {

@@ -1,8 +1,16 @@
 import { describe, expect, it, vi } from "vitest";
-import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { Partition } from "../../src/objects/partition/object.js";
+import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 
-type Result = { eventId: string; status: string; subscribers: string[]; routedTo?: string[]; partitionKey: string; sequence: number; duplicate?: boolean };
+type Result = {
+  eventId: string;
+  status: string;
+  subscribers: string[];
+  routedTo?: string[];
+  partitionKey: string;
+  sequence: number;
+  duplicate?: boolean;
+};
 
 const publish = (key: string, body: unknown, headers?: Record<string, string>) =>
   call("/events", { method: "POST", key, body, ...(headers ? { headers } : {}) });
@@ -97,7 +105,9 @@ describe("POST /events", () => {
   it("gives 60 concurrent publishes into one partition sequences 1..60 and replays them in order", async () => {
     const { apiKey } = await newTenant();
     const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => publish(apiKey, { id: `e-${i}`, type: "a.b", data: { i }, partitionKey: "orders" }).then((r) => json<Result>(r))),
+      Array.from({ length: 60 }, (_, i) =>
+        publish(apiKey, { id: `e-${i}`, type: "a.b", data: { i }, partitionKey: "orders" }).then((r) => json<Result>(r)),
+      ),
     );
     expect(results.map((r) => r.sequence).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     const bySeq = new Map(results.map((r) => [r.sequence, r.eventId]));
@@ -161,9 +171,7 @@ describe("subscriptions and routing", () => {
     expect(bare.subscribers).toEqual(["all-orders", "audit"]);
 
     // `*` is exactly one word: order.*.changed does not match order.changed.
-    const short = await json<Result>(
-      await publish(apiKey, { type: "order.changed", routingKey: "order.region.us-east", data: {} }),
-    );
+    const short = await json<Result>(await publish(apiKey, { type: "order.changed", routingKey: "order.region.us-east", data: {} }));
     expect(short.subscribers).toEqual(["all-orders", "us-east-fulfillment", "audit"]);
     expect(short.routedTo).toEqual(["us-east-fulfillment"]);
   });
@@ -172,8 +180,16 @@ describe("subscriptions and routing", () => {
     const { apiKey } = await newTenant();
     const sub = await subscribe(apiKey, { name: "s1", events: ["a.*"] });
     await expectProblem(await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "s1" } }), 409, "CONFLICT");
-    await expectProblem(await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "s2", events: ["A.b"] } }), 400, "VALIDATION_FAILED");
-    await expectProblem(await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "s3", routingKeys: ["a..b"] } }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "s2", events: ["A.b"] } }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectProblem(
+      await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "s3", routingKeys: ["a..b"] } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     await expectProblem(
       await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "s4", events: Array.from({ length: 51 }, () => "a.b") } }),
       400,
@@ -253,7 +269,11 @@ describe("POST /events/batch", () => {
     const { results } = await json<{ results: Result[] }>(await call("/events/batch", { method: "POST", key: apiKey, body: { events } }));
     const calls = spy.mock.calls.filter(([t]) => t === tenantId).map(([, p, items]) => [p, items.length]);
     spy.mockRestore();
-    expect(calls.sort()).toEqual([["p0", 34], ["p1", 33], ["p2", 33]]);
+    expect(calls.sort()).toEqual([
+      ["p0", 34],
+      ["p1", 33],
+      ["p2", 33],
+    ]);
     for (const p of ["p0", "p1", "p2"]) {
       const seqs = results.filter((r) => r.partitionKey === p).map((r) => r.sequence);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { ADMIN, DEV_KEY, call, expectProblem, json, newTenant } from "../helpers/api.js";
+import { ADMIN, call, DEV_KEY, expectProblem, json, newTenant } from "../helpers/api.js";
 
 describe("system routes", () => {
   it("GET /health answers without auth and carries a request id", async () => {
@@ -63,7 +63,11 @@ describe("error model", () => {
   });
 
   it("wrong content type → 415", async () => {
-    const res = await call("/tenants/keys", { method: "POST", raw: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const res = await call("/tenants/keys", {
+      method: "POST",
+      raw: "name=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     await expectProblem(res, 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 
@@ -153,9 +157,7 @@ describe("auth", () => {
     expect((await call("/tenants/keys", { key: second.apiKey })).status).toBe(200);
 
     // Revoking a key never used in this isolate takes effect at once (nothing cached for it).
-    const other = await json<{ keyId: string; apiKey: string }>(
-      await call("/tenants/keys", { method: "POST", key: apiKey, body: {} }),
-    );
+    const other = await json<{ keyId: string; apiKey: string }>(await call("/tenants/keys", { method: "POST", key: apiKey, body: {} }));
     expect((await call(`/tenants/keys/${other.keyId}`, { method: "DELETE", key: apiKey })).status).toBe(204);
     await expectProblem(await call("/tenants/keys", { key: other.apiKey }), 401, "INVALID_API_KEY");
     await expectProblem(await call(`/tenants/keys/${other.keyId}`, { method: "DELETE", key: apiKey }), 404, "NOT_FOUND");

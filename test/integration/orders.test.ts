@@ -6,15 +6,23 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { cacheCounters } from "../../src/cache/stats.js";
+import { kvTier } from "../../src/cache/tiers.js";
+import { orderShardName } from "../../src/objects/store/client.js";
+import { Store } from "../../src/objects/store/object.js";
+import type { EventEnvelope } from "../../src/schemas/event.js";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { bucket, received, sleep, waitFor } from "../helpers/hooks.js";
-import { kvTier } from "../../src/cache/tiers.js";
-import { cacheCounters } from "../../src/cache/stats.js";
-import { Store } from "../../src/objects/store/object.js";
-import { orderShardName } from "../../src/objects/store/client.js";
-import type { EventEnvelope } from "../../src/schemas/event.js";
 
-type Order = { id: string; status: string; total: number; customerId: string; items: Array<{ itemId: string; quantity: number; price: number }>; createdAt: string; updatedAt: string };
+type Order = {
+  id: string;
+  status: string;
+  total: number;
+  customerId: string;
+  items: Array<{ itemId: string; quantity: number; price: number }>;
+  createdAt: string;
+  updatedAt: string;
+};
 type PublishPending = (tenantId: string, envelopes: EventEnvelope[]) => Promise<void>;
 /** publishPending is the Store's one hand-off to the bus; tests replace it to simulate a failed publish. */
 const publishSpy = () => vi.spyOn(Store.prototype as unknown as { publishPending: PublishPending }, "publishPending");
@@ -47,8 +55,16 @@ describe("catalog", () => {
     const replaced = await call("/catalog/items/item-456", { method: "PUT", key: apiKey, body: { name: "Mug", price: 30 } });
     expect(replaced.status).toBe(200);
     expect(await json(replaced)).toMatchObject({ name: "Mug", price: 30 });
-    await expectProblem(await call("/catalog/items/x", { method: "PUT", key: apiKey, body: { name: "X", price: 1.001 } }), 400, "VALIDATION_FAILED");
-    await expectProblem(await call("/catalog/items/x", { method: "PUT", key: apiKey, body: { name: "X", price: -1 } }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call("/catalog/items/x", { method: "PUT", key: apiKey, body: { name: "X", price: 1.001 } }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectProblem(
+      await call("/catalog/items/x", { method: "PUT", key: apiKey, body: { name: "X", price: -1 } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     await expectProblem(await call("/catalog/items/nope", { key: apiKey }), 404, "NOT_FOUND");
   });
 });
@@ -60,7 +76,12 @@ describe("POST /orders", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("x-cache-status")).toBe("UPDATED");
     const created = await json<Order>(res);
-    expect(created).toMatchObject({ status: "CREATED", total: 59.98, customerId: "cust-123", items: [{ itemId: "item-456", quantity: 2, price: 29.99 }] });
+    expect(created).toMatchObject({
+      status: "CREATED",
+      total: 59.98,
+      customerId: "cust-123",
+      items: [{ itemId: "item-456", quantity: 2, price: 29.99 }],
+    });
     expect(created.id).toMatch(/^order-/);
     expect(created.createdAt).toBe(created.updatedAt);
     expect((await create(apiKey, [{ itemId: "item-dime", quantity: 3 }])).total).toBe(0.3);
@@ -75,7 +96,17 @@ describe("POST /orders", () => {
 
   it("refuses unknown items (422), empty items and bad quantities (400), and a repeated id (409)", async () => {
     const { apiKey } = await shop();
-    const unknown = await expectProblem(await order(apiKey, { customerId: "c", items: [{ itemId: "item-456", quantity: 1 }, { itemId: "ghost", quantity: 1 }] }), 422, "UNPROCESSABLE");
+    const unknown = await expectProblem(
+      await order(apiKey, {
+        customerId: "c",
+        items: [
+          { itemId: "item-456", quantity: 1 },
+          { itemId: "ghost", quantity: 1 },
+        ],
+      }),
+      422,
+      "UNPROCESSABLE",
+    );
     expect(unknown.errors).toEqual([{ path: "items.1.itemId", message: "no catalog item ghost" }]);
     await expectProblem(await order(apiKey, { customerId: "c", items: [] }), 400, "VALIDATION_FAILED");
     for (const quantity of [0, -1, 1.5, "2"]) {
@@ -83,7 +114,11 @@ describe("POST /orders", () => {
     }
     await expectProblem(await order(apiKey, { items: [{ itemId: "item-456", quantity: 1 }] }), 400, "VALIDATION_FAILED");
     expect((await order(apiKey, { id: "order-1", customerId: "c", items: [{ itemId: "item-456", quantity: 1 }] })).status).toBe(201);
-    await expectProblem(await order(apiKey, { id: "order-1", customerId: "c", items: [{ itemId: "item-456", quantity: 1 }] }), 409, "CONFLICT");
+    await expectProblem(
+      await order(apiKey, { id: "order-1", customerId: "c", items: [{ itemId: "item-456", quantity: 1 }] }),
+      409,
+      "CONFLICT",
+    );
   });
 
   it("still answers 201 when KV refuses the write-through (logged and counted)", async () => {
@@ -93,7 +128,9 @@ describe("POST /orders", () => {
     const before = cacheCounters().refusedWrites;
     const created = await create(apiKey, [{ itemId: "item-456", quantity: 1 }]);
     expect(cacheCounters().refusedWrites).toBe(before + 1);
-    expect(warn.mock.calls.map((c) => JSON.parse(String(c[0])) as { op: string; key: string })).toContainEqual(expect.objectContaining({ op: "put", key: created.id }));
+    expect(warn.mock.calls.map((c) => JSON.parse(String(c[0])) as { op: string; key: string })).toContainEqual(
+      expect.objectContaining({ op: "put", key: created.id }),
+    );
     // This location's Cache API still has it; the order itself is safe in the Store.
     expect((await call(`/orders/${created.id}`, { key: apiKey })).status).toBe(200);
   });
@@ -137,7 +174,8 @@ describe("GET /orders/:id and PATCH /orders/:id", () => {
     expect(read.headers.get("x-cache-status")).toBe("HIT");
     expect(await json(read)).toMatchObject({ status: "SHIPPED" });
 
-    for (const status of ["CANCELLED", "PROCESSING", "SHIPPED"]) await expectProblem(await patch(apiKey, created.id, status), 409, "INVALID_TRANSITION");
+    for (const status of ["CANCELLED", "PROCESSING", "SHIPPED"])
+      await expectProblem(await patch(apiKey, created.id, status), 409, "INVALID_TRANSITION");
     expect((await patch(apiKey, created.id, "DELIVERED")).status).toBe(200);
     await expectProblem(await patch(apiKey, created.id, "CANCELLED"), 409, "INVALID_TRANSITION");
 
@@ -196,7 +234,11 @@ describe("order events", () => {
     expect(got?.headers["x-event-type"]).toBe("order.created");
     expect(got?.headers["x-partition-key"]).toBe(created.id);
     const { event } = JSON.parse(got?.body ?? "{}") as { event: EventEnvelope };
-    expect(event).toMatchObject({ type: "order.created", partitionKey: created.id, data: { orderId: created.id, customerId: "cust-123", total: 59.98 } });
+    expect(event).toMatchObject({
+      type: "order.created",
+      partitionKey: created.id,
+      data: { orderId: created.id, customerId: "cust-123", total: 59.98 },
+    });
 
     await patch(apiKey, created.id, "SHIPPED");
     const both = await waitFor(hook.name, 2);

@@ -2,10 +2,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, json, newTenant } from "../helpers/api.js";
-import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
 import { Partition } from "../../src/objects/partition/object.js";
 import type { DeliveryMessage } from "../../src/schemas/messages.js";
+import { call, json, newTenant } from "../helpers/api.js";
+import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
 
 type SendToQueue = (messages: DeliveryMessage[]) => Promise<void>;
 /** sendToQueue is the Partition's one call to the queue; tests replace it to simulate failures. */
@@ -27,7 +27,11 @@ async function setup(retryPolicy?: Record<string, number>) {
 }
 
 async function publish(apiKey: string, partitionKey: string, id = `evt-${Math.random().toString(36).slice(2)}`) {
-  const res = await call("/events", { method: "POST", key: apiKey, body: { id, type: "order.created", data: { orderId: "o-1" }, partitionKey } });
+  const res = await call("/events", {
+    method: "POST",
+    key: apiKey,
+    body: { id, type: "order.created", data: { orderId: "o-1" }, partitionKey },
+  });
   expect(res.status).toBe(202);
   return json<{ eventId: string; sequence: number }>(res);
 }
@@ -64,8 +68,16 @@ describe("delivery through the outbox", () => {
       "x-delivery-attempt": "1",
     });
     const verified = new Webhook(sub.secret).verify(got.body, got.headers) as { event: Record<string, unknown> };
-    expect(verified.event).toMatchObject({ id: eventId, type: "order.created", partitionKey: "order-456", sequence, data: { orderId: "o-1" } });
-    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "order-456")).toMatchObject([{ status: "DELIVERED", attempts: 1 }]));
+    expect(verified.event).toMatchObject({
+      id: eventId,
+      type: "order.created",
+      partitionKey: "order-456",
+      sequence,
+      data: { orderId: "o-1" },
+    });
+    await vi.waitFor(async () =>
+      expect(await deliveryStatus(apiKey, eventId, "order-456")).toMatchObject([{ status: "DELIVERED", attempts: 1 }]),
+    );
   });
 
   it("delivers a row whose sendBatch failed, from the alarm", async () => {
@@ -103,7 +115,9 @@ describe("delivery through the outbox", () => {
     await script(hook.name, { responses: [{ status: 500 }, { status: 200 }] });
     const { eventId } = await publish(apiKey, "p-backoff");
     await waitFor(hook.name, 1);
-    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "PENDING", attempts: 1 }]));
+    await vi.waitFor(async () =>
+      expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "PENDING", attempts: 1 }]),
+    );
     await runDurableObjectAlarm(partition(tenantId, "p-backoff"));
     await sleep(500);
     expect(await received(hook.name)).toHaveLength(1);
@@ -112,7 +126,9 @@ describe("delivery through the outbox", () => {
     expect(both.map((r) => r.headers["webhook-id"])).toEqual([eventId, eventId]);
     expect(both.map((r) => r.headers["x-delivery-attempt"])).toEqual(["1", "2"]);
     expect((both[1]?.at ?? 0) - (both[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
-    await vi.waitFor(async () => expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "DELIVERED", attempts: 2 }]));
+    await vi.waitFor(async () =>
+      expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "DELIVERED", attempts: 2 }]),
+    );
   });
 
   it("prunes events past retention, except those with deliveries still pending", async () => {
@@ -121,7 +137,11 @@ describe("delivery through the outbox", () => {
     sendSpy().mockResolvedValueOnce(undefined); // the first event's delivery stays pending
     const pending = await publish(apiKey, "p-retention");
     await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "pull-only" } });
-    const plain = await call("/events", { method: "POST", key: apiKey, body: { type: "audit.logged", data: {}, partitionKey: "p-retention" } });
+    const plain = await call("/events", {
+      method: "POST",
+      key: apiKey,
+      body: { type: "audit.logged", data: {}, partitionKey: "p-retention" },
+    });
     const settled = await json<{ eventId: string; sequence: number }>(plain);
     // Both events are eight days old now.
     await runInDurableObject(partition(tenantId, "p-retention"), (_i, state) => {

@@ -2,14 +2,24 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, json, newTenant } from "../helpers/api.js";
-import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
-import { TaskShard } from "../../src/objects/task-shard/object.js";
 import { taskStub } from "../../src/objects/task-shard/client.js";
+import { TaskShard } from "../../src/objects/task-shard/object.js";
 import { statsStub } from "../../src/objects/task-stats/client.js";
 import type { TaskMessage } from "../../src/schemas/task.js";
+import { call, expectProblem, json, newTenant } from "../helpers/api.js";
+import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
 
-type Task = { taskId: string; type: string; priority: string; status: string; attempts: number; worker?: string; result?: unknown; error?: string; finishedAt?: string };
+type Task = {
+  taskId: string;
+  type: string;
+  priority: string;
+  status: string;
+  attempts: number;
+  worker?: string;
+  result?: unknown;
+  error?: string;
+  finishedAt?: string;
+};
 type Accepted = { taskId: string; status: string; estimatedProcessingTime?: string; duplicate?: boolean };
 type SendToQueue = (priority: string, items: Array<{ body: TaskMessage; delaySeconds: number }>) => Promise<void>;
 
@@ -55,7 +65,12 @@ describe("tasks and workers", () => {
     expect(accepted.estimatedProcessingTime).toMatch(/^\d+[smh]$/);
 
     const done = await until(apiKey, accepted.taskId, "SUCCEEDED");
-    expect(done).toMatchObject({ priority: "high", attempts: 1, worker: "order-processor", result: { shipped: true, trackingId: "trk-1" } });
+    expect(done).toMatchObject({
+      priority: "high",
+      attempts: 1,
+      worker: "order-processor",
+      result: { shipped: true, trackingId: "trk-1" },
+    });
     const [got] = await received(hook.name);
     if (!got) throw new Error("nothing received");
     expect(got.headers).toMatchObject({
@@ -67,11 +82,19 @@ describe("tasks and workers", () => {
       "x-delivery-attempt": "1",
     });
     const verified = new Webhook(w.secret ?? "").verify(got.body, got.headers) as { task: Record<string, unknown> };
-    expect(verified.task).toMatchObject({ id: accepted.taskId, type: "process.order", priority: "high", data: { orderId: "order-123" }, attempt: 1 });
+    expect(verified.task).toMatchObject({
+      id: accepted.taskId,
+      type: "process.order",
+      priority: "high",
+      data: { orderId: "order-123" },
+      attempt: 1,
+    });
 
     // The consumer reported the finished task and its processing time to the tenant's stats object.
     const stats = statsStub(env, tenantId);
-    await vi.waitFor(async () => expect(await stats.snapshot()).toMatchObject({ backlog: { high: 0 }, types: { "process.order": { samples: 1 } } }));
+    await vi.waitFor(async () =>
+      expect(await stats.snapshot()).toMatchObject({ backlog: { high: 0 }, types: { "process.order": { samples: 1 } } }),
+    );
     // A drifted count is corrected by the stats object's recount from the shards.
     await runInDurableObject(stats, (_i, state) => void state.storage.sql.exec("UPDATE stats_backlog SET backlog = 99"));
     expect(await runDurableObjectAlarm(stats)).toBe(true);
@@ -134,7 +157,9 @@ describe("tasks and workers", () => {
     const hook = bucket("wk");
     await script(hook.name, { responses: [{ status: 200, delayMs: 250 }] });
     await worker(apiKey, { name: "slow", url: hook.url, taskTypes: ["work.*"], concurrency: 2 });
-    const lows = await Promise.all(Array.from({ length: 50 }, (_, i) => submit(apiKey, { type: "work.low", data: { i }, priority: "low" })));
+    const lows = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => submit(apiKey, { type: "work.low", data: { i }, priority: "low" })),
+    );
     const high = await submit(apiKey, { type: "work.high", data: {}, priority: "high" });
     const done = await until(apiKey, high.taskId, "SUCCEEDED", 15_000);
     const finished = await json<{ tasks: Task[] }>(await call("/tasks?status=SUCCEEDED&type=work.low&limit=100", { key: apiKey }));
@@ -153,7 +178,9 @@ describe("tasks and workers", () => {
     await script(bad.name, { responses: [{ status: 503 }] });
     await worker(apiKey, { name: "bad", url: bad.url, taskTypes: ["job.#"] });
     await worker(apiKey, { name: "good", url: good.url, taskTypes: ["job.#"] });
-    const ids = await Promise.all([1, 2, 3, 4].map(async (i) => (await submit(apiKey, { type: "job.run", data: { i }, maxAttempts: 3, backoffMs: 1000 })).taskId));
+    const ids = await Promise.all(
+      [1, 2, 3, 4].map(async (i) => (await submit(apiKey, { type: "job.run", data: { i }, maxAttempts: 3, backoffMs: 1000 })).taskId),
+    );
     for (const id of ids) expect(await until(apiKey, id, "SUCCEEDED")).toMatchObject({ worker: "good" });
     const atBad = (await received(bad.name)).map((r) => r.headers["x-event-id"]);
     const atGood = (await received(good.name)).map((r) => r.headers["x-event-id"]);
@@ -165,10 +192,13 @@ describe("tasks and workers", () => {
   it("keeps a task with no worker QUEUED and says why, then runs it once a worker registers", async () => {
     const { apiKey } = await newTenant();
     const { taskId } = await submit(apiKey, { type: "report.generate", data: {}, maxAttempts: 5, backoffMs: 1000 });
-    await vi.waitFor(async () => expect(await getTask(apiKey, taskId)).toMatchObject({ status: "QUEUED", error: "no worker serves this task type" }), {
-      timeout: 8000,
-      interval: 200,
-    });
+    await vi.waitFor(
+      async () => expect(await getTask(apiKey, taskId)).toMatchObject({ status: "QUEUED", error: "no worker serves this task type" }),
+      {
+        timeout: 8000,
+        interval: 200,
+      },
+    );
     const hook = bucket("wk");
     await worker(apiKey, { name: "reporter", url: hook.url, taskTypes: ["report.*"] });
     await until(apiKey, taskId, "SUCCEEDED", 5000);
@@ -202,14 +232,20 @@ describe("tasks and workers", () => {
     const failing = bucket("wk");
     await script(ok.name, { responses: [{ status: 200, body: '{"charged":true}' }] });
     await script(failing.name, { responses: [{ status: 500 }] });
-    const sub = await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "task-events", events: ["task.*"], url: events.url } });
+    const sub = await call("/subscriptions", {
+      method: "POST",
+      key: apiKey,
+      body: { name: "task-events", events: ["task.*"], url: events.url },
+    });
     expect(sub.status).toBe(201);
     await worker(apiKey, { name: "payments", url: ok.url, taskTypes: ["process.payment"] });
     await worker(apiKey, { name: "refunds", url: failing.url, taskTypes: ["process.refund"] });
     const paid = await submit(apiKey, { type: "process.payment", data: { amount: 5998 }, onComplete: true });
     const refund = await submit(apiKey, { type: "process.refund", data: {}, onComplete: true, maxAttempts: 1 });
     const got = await waitFor(events.name, 2, 12_000);
-    const bodies = got.map((r) => (JSON.parse(r.body) as { event: { type: string; partitionKey: string; data: Record<string, unknown> } }).event);
+    const bodies = got.map(
+      (r) => (JSON.parse(r.body) as { event: { type: string; partitionKey: string; data: Record<string, unknown> } }).event,
+    );
     expect(bodies.find((e) => e.type === "task.succeeded")).toMatchObject({
       partitionKey: paid.taskId,
       data: { taskId: paid.taskId, type: "process.payment", result: { charged: true }, attempts: 1 },
@@ -235,7 +271,11 @@ describe("task input and access", () => {
     await expectProblem(await post({ type: "a.b", colour: "red" }), 400, "VALIDATION_FAILED");
     await expectProblem(await post({ type: "a.b", data: { blob: "x".repeat(65 * 1024) } }), 413, "PAYLOAD_TOO_LARGE");
     await expectProblem(await post({ type: "a.b", data: { blob: "x".repeat(300 * 1024) } }), 413, "PAYLOAD_TOO_LARGE");
-    await expectProblem(await call("/tasks", { method: "POST", key: apiKey, raw: "{", headers: { "content-type": "application/json" } }), 400, "BAD_JSON");
+    await expectProblem(
+      await call("/tasks", { method: "POST", key: apiKey, raw: "{", headers: { "content-type": "application/json" } }),
+      400,
+      "BAD_JSON",
+    );
     // An invalid data.priority is not an error: the task is normal priority.
     const t = await submit(apiKey, { type: "a.b", data: { priority: "urgent" } });
     expect((await getTask(apiKey, t.taskId)).priority).toBe("normal");
@@ -258,18 +298,37 @@ describe("task input and access", () => {
     const hook = bucket("wk");
     const w = await worker(apiKey, { name: "w1", url: hook.url, taskTypes: ["a.*"], secret: "a-client-secret-1234", concurrency: 3 });
     expect(w.secret).toBeUndefined();
-    await expectProblem(await call("/workers", { method: "POST", key: apiKey, body: { name: "w1", url: hook.url, taskTypes: ["a.*"] } }), 409, "CONFLICT");
-    await expectProblem(await call("/workers", { method: "POST", key: apiKey, body: { name: "w2", url: "ftp://x.test/", taskTypes: ["a.*"] } }), 400, "TARGET_REFUSED");
-    await expectProblem(await call("/workers", { method: "POST", key: apiKey, body: { name: "w3", url: hook.url, taskTypes: [] } }), 400, "VALIDATION_FAILED");
-    await expectProblem(await call("/workers", { method: "POST", key: apiKey, body: { name: "w4", url: hook.url, taskTypes: ["a"], secret: "short" } }), 400, "VALIDATION_FAILED");
+    await expectProblem(
+      await call("/workers", { method: "POST", key: apiKey, body: { name: "w1", url: hook.url, taskTypes: ["a.*"] } }),
+      409,
+      "CONFLICT",
+    );
+    await expectProblem(
+      await call("/workers", { method: "POST", key: apiKey, body: { name: "w2", url: "ftp://x.test/", taskTypes: ["a.*"] } }),
+      400,
+      "TARGET_REFUSED",
+    );
+    await expectProblem(
+      await call("/workers", { method: "POST", key: apiKey, body: { name: "w3", url: hook.url, taskTypes: [] } }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectProblem(
+      await call("/workers", { method: "POST", key: apiKey, body: { name: "w4", url: hook.url, taskTypes: ["a"], secret: "short" } }),
+      400,
+      "VALIDATION_FAILED",
+    );
     const list = await json<{ workers: Array<Record<string, unknown>> }>(await call("/workers", { key: apiKey }));
-    expect(list.workers).toEqual([{ id: w.id, name: "w1", url: hook.url, taskTypes: ["a.*"], concurrency: 3, createdAt: expect.any(String) }]);
+    expect(list.workers).toEqual([
+      { id: w.id, name: "w1", url: hook.url, taskTypes: ["a.*"], concurrency: 3, createdAt: expect.any(String) },
+    ]);
     expect(await json(await call(`/workers/${w.id}`, { key: apiKey }))).not.toHaveProperty("secret");
     expect((await call(`/workers/${w.id}`, { method: "DELETE", key: apiKey })).status).toBe(204);
     await expectProblem(await call(`/workers/${w.id}`, { key: apiKey }), 404, "NOT_FOUND");
     await expectProblem(await call(`/workers/${w.id}`, { method: "DELETE", key: apiKey }), 404, "NOT_FOUND");
     const doc = await json<{ paths: Record<string, unknown> }>(await call("/openapi.json", { key: null }));
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/tasks", "/tasks/{id}", "/tasks/{id}/retry", "/workers", "/workers/{id}"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/tasks", "/tasks/{id}", "/tasks/{id}/retry", "/workers", "/workers/{id}"]),
+    );
   });
 });
-

@@ -7,7 +7,15 @@ import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
 import type { Received } from "../helpers/receiver.js";
 
 type Hook = { webhookId: string; secret?: string; status: string; createdAt: string };
-type Log = { deliveries: Array<{ deliveryId: string; eventId: string; status: string; attempts: Array<{ attempt: number; statusCode?: number; error?: string }> }>; nextCursor: string | null };
+type Log = {
+  deliveries: Array<{
+    deliveryId: string;
+    eventId: string;
+    status: string;
+    attempts: Array<{ attempt: number; statusCode?: number; error?: string }>;
+  }>;
+  nextCursor: string | null;
+};
 
 async function register(apiKey: string, body: Record<string, unknown>): Promise<Hook> {
   const res = await call("/webhooks", { method: "POST", key: apiKey, body });
@@ -49,7 +57,11 @@ describe("registration", () => {
     expect(Date.parse(created.createdAt)).toBeGreaterThan(0);
     expect(created.secret).toBeUndefined();
     const got = await json(await call(`/webhooks/${created.webhookId}`, { key: apiKey }));
-    expect(got).toMatchObject({ webhookId: created.webhookId, url: hook.url, retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 30000 } });
+    expect(got).toMatchObject({
+      webhookId: created.webhookId,
+      url: hook.url,
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 30000 },
+    });
     expect(JSON.stringify(got)).not.toContain("webhook-secret-123");
   });
 
@@ -103,14 +115,22 @@ describe("registration", () => {
     for (const url of targets) {
       const res = await app.request(
         "http://localhost/webhooks",
-        { method: "POST", headers: { authorization: "Bearer dev-api-key", "content-type": "application/json" }, body: JSON.stringify({ url }) },
+        {
+          method: "POST",
+          headers: { authorization: "Bearer dev-api-key", "content-type": "application/json" },
+          body: JSON.stringify({ url }),
+        },
         prodEnv,
       );
       await expectProblem(res, 400, "TARGET_REFUSED");
     }
     const ok = await app.request(
       "http://localhost/webhooks",
-      { method: "POST", headers: { authorization: "Bearer dev-api-key", "content-type": "application/json" }, body: JSON.stringify({ url: "https://example.com/hook", name: `prod-ok-${Date.now()}` }) },
+      {
+        method: "POST",
+        headers: { authorization: "Bearer dev-api-key", "content-type": "application/json" },
+        body: JSON.stringify({ url: "https://example.com/hook", name: `prod-ok-${Date.now()}` }),
+      },
       prodEnv,
     );
     expect(ok.status).toBe(201);
@@ -128,7 +148,11 @@ describe.concurrent("delivery outcomes", () => {
     const verified = new Webhook("webhook-secret-123", { format: "raw" }).verify(got.body, got.headers);
     expect(verified).toMatchObject({ event: { id: eventId, data: { orderId: "order-456" } } });
     expect(got.headers["x-signature"]).toBe(`sha256=${await hmacHex("webhook-secret-123", got.body)}`);
-    await eventually(async () => expect((await log(apiKey, created.webhookId)).deliveries).toMatchObject([{ eventId, status: "DELIVERED", attempts: [{ attempt: 1, statusCode: 200 }] }]));
+    await eventually(async () =>
+      expect((await log(apiKey, created.webhookId)).deliveries).toMatchObject([
+        { eventId, status: "DELIVERED", attempts: [{ attempt: 1, statusCode: 200 }] },
+      ]),
+    );
   });
 
   it("retries 500s with increasing delays and the same webhook-id", async () => {
@@ -159,7 +183,11 @@ describe.concurrent("delivery outcomes", () => {
     await script(hook.name, { responses: [{ status: 200, delayMs: 2500 }] });
     const created = await register(apiKey, { url: hook.url, retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 1000 } });
     await publish(apiKey);
-    await eventually(async () => expect((await log(apiKey, created.webhookId)).deliveries[0]).toMatchObject({ status: "FAILED", attempts: [{ attempt: 1, error: "timeout after 1000 ms" }] }),
+    await eventually(async () =>
+      expect((await log(apiKey, created.webhookId)).deliveries[0]).toMatchObject({
+        status: "FAILED",
+        attempts: [{ attempt: 1, error: "timeout after 1000 ms" }],
+      }),
     );
   });
 
@@ -172,7 +200,9 @@ describe.concurrent("delivery outcomes", () => {
     await register(apiKey, { url: watcher.url, events: ["webhook.disabled"] });
     await publish(apiKey);
     const [note] = await waitFor(watcher.name, 1);
-    expect(JSON.parse(note?.body ?? "{}")).toMatchObject({ event: { type: "webhook.disabled", data: { webhookId: created.webhookId, reason: expect.stringContaining("410") } } });
+    expect(JSON.parse(note?.body ?? "{}")).toMatchObject({
+      event: { type: "webhook.disabled", data: { webhookId: created.webhookId, reason: expect.stringContaining("410") } },
+    });
     const after = await json(await call(`/webhooks/${created.webhookId}`, { key: apiKey }));
     expect(after).toMatchObject({ status: "DISABLED", disabledReason: expect.stringContaining("410") });
     await publish(apiKey);
@@ -187,7 +217,9 @@ describe.concurrent("delivery outcomes", () => {
     await script(hook.name, { responses: [{ status: 302, headers: { location: elsewhere.url } }] });
     const created = await register(apiKey, { url: hook.url, retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 5000 } });
     await publish(apiKey);
-    await eventually(async () => expect((await log(apiKey, created.webhookId)).deliveries[0]).toMatchObject({ status: "FAILED", attempts: [{ statusCode: 302 }] }));
+    await eventually(async () =>
+      expect((await log(apiKey, created.webhookId)).deliveries[0]).toMatchObject({ status: "FAILED", attempts: [{ statusCode: 302 }] }),
+    );
     expect(await received(elsewhere.name)).toHaveLength(0);
   });
 
@@ -210,11 +242,10 @@ describe.concurrent("delivery outcomes", () => {
     await publish(apiKey, { n: 1 });
     await publish(apiKey, { n: 2 });
     await eventually(async () => {
-        const page = await log(apiKey, created.webhookId, "?status=FAILED");
-        expect(page.deliveries).toHaveLength(2);
-        for (const d of page.deliveries) expect(d.attempts.map((a) => a.attempt)).toEqual([1, 2]);
-      },
-    );
+      const page = await log(apiKey, created.webhookId, "?status=FAILED");
+      expect(page.deliveries).toHaveLength(2);
+      for (const d of page.deliveries) expect(d.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+    });
     expect(await received(hook.name)).toHaveLength(4);
 
     await script(hook.name, { responses: [{ status: 200 }] });
@@ -228,7 +259,11 @@ describe.concurrent("delivery outcomes", () => {
     await eventually(async () => expect((await log(apiKey, created.webhookId, "?status=DELIVERED")).deliveries).toHaveLength(2));
     const all = (await log(apiKey, created.webhookId)).deliveries;
     for (const d of all) expect(d.attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
-    await expectProblem(await call(`/webhooks/${created.webhookId}/deliveries/dlv_nope/redeliver`, { method: "POST", key: apiKey }), 404, "NOT_FOUND");
+    await expectProblem(
+      await call(`/webhooks/${created.webhookId}/deliveries/dlv_nope/redeliver`, { method: "POST", key: apiKey }),
+      404,
+      "NOT_FOUND",
+    );
   });
 
   it("signs with the old and the new secret during rotation", async () => {
@@ -250,7 +285,11 @@ describe.concurrent("delivery outcomes", () => {
     expect(got.headers["x-signature"]?.split(" ")).toHaveLength(2);
 
     // A client-chosen secret with no grace: only the new one signs.
-    await call(`/webhooks/${created.webhookId}/rotate-secret`, { method: "POST", key: apiKey, body: { secret: "a-brand-new-secret-123", graceSeconds: 0 } });
+    await call(`/webhooks/${created.webhookId}/rotate-secret`, {
+      method: "POST",
+      key: apiKey,
+      body: { secret: "a-brand-new-secret-123", graceSeconds: 0 },
+    });
     await publish(apiKey);
     const [, second] = await waitFor(hook.name, 2);
     expect(second?.headers["x-signature"]).toBe(`sha256=${await hmacHex("a-brand-new-secret-123", second?.body ?? "")}`);
@@ -263,7 +302,9 @@ describe.concurrent("delivery outcomes", () => {
     const res = await call(`/webhooks/${created.webhookId}/test`, { method: "POST", key: apiKey });
     expect(await json(res)).toMatchObject({ ok: true, statusCode: 200, durationMs: expect.any(Number) });
     const [got] = await received(hook.name);
-    expect(new Webhook(created.secret as string).verify(got?.body ?? "", got?.headers ?? {})).toMatchObject({ event: { type: "webhook.test" } });
+    expect(new Webhook(created.secret as string).verify(got?.body ?? "", got?.headers ?? {})).toMatchObject({
+      event: { type: "webhook.test" },
+    });
   });
 
   it("delivers every one of 60 events to a receiver that fails every third request", async () => {
@@ -274,16 +315,16 @@ describe.concurrent("delivery outcomes", () => {
     const ids = new Set<string>();
     for (let i = 0; i < 60; i += 20) {
       const batch = Array.from({ length: 20 }, (_, j) => ({ type: "order.created", data: { i: i + j } }));
-      const res = await json<{ results: Array<{ eventId: string }> }>(await call("/events/batch", { method: "POST", key: apiKey, body: { events: batch } }));
+      const res = await json<{ results: Array<{ eventId: string }> }>(
+        await call("/events/batch", { method: "POST", key: apiKey, body: { events: batch } }),
+      );
       for (const r of res.results) ids.add(r.eventId);
     }
     await eventually(async () => {
-        const got = await received(hook.name);
-        const ok = new Set(got.filter((_, n) => (n + 1) % 3 !== 0).map((r) => r.headers["x-event-id"]));
-        expect(ok).toEqual(ids);
-      },
-      40_000,
-    );
+      const got = await received(hook.name);
+      const ok = new Set(got.filter((_, n) => (n + 1) % 3 !== 0).map((r) => r.headers["x-event-id"]));
+      expect(ok).toEqual(ids);
+    }, 40_000);
   }, 60_000);
 });
 
@@ -293,7 +334,11 @@ describe("endpoint health", () => {
     const hook = bucket();
     const watcher = bucket("watch");
     await script(hook.name, { responses: [{ status: 500 }] });
-    const created = await register(apiKey, { url: hook.url, events: ["order.#"], retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 5000 } });
+    const created = await register(apiKey, {
+      url: hook.url,
+      events: ["order.#"],
+      retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 5000 },
+    });
     await register(apiKey, { url: watcher.url, events: ["webhook.disabled"] });
     // Failing since six days ago (the window is five).
     const endpoint = env.ENDPOINT.get(env.ENDPOINT.idFromName(`${tenantId}/${created.webhookId}`));
@@ -302,7 +347,9 @@ describe("endpoint health", () => {
     });
     await publish(apiKey);
     const [note] = await waitFor(watcher.name, 1);
-    expect(JSON.parse(note?.body ?? "{}")).toMatchObject({ event: { type: "webhook.disabled", data: { webhookId: created.webhookId, reason: expect.stringContaining("6 days") } } });
+    expect(JSON.parse(note?.body ?? "{}")).toMatchObject({
+      event: { type: "webhook.disabled", data: { webhookId: created.webhookId, reason: expect.stringContaining("6 days") } },
+    });
     expect(await json(await call(`/webhooks/${created.webhookId}`, { key: apiKey }))).toMatchObject({ status: "DISABLED" });
 
     // Set ACTIVE again with recover: what failed while it was failing is sent again.
@@ -327,7 +374,11 @@ describe("endpoint health", () => {
       ["POST", "/rotate-secret"],
     ] as const) {
       await expectProblem(
-        await call(`/webhooks/${created.webhookId}${path}`, { method, key: b.apiKey, ...(method === "PATCH" ? { body: { status: "DISABLED" } } : {}) }),
+        await call(`/webhooks/${created.webhookId}${path}`, {
+          method,
+          key: b.apiKey,
+          ...(method === "PATCH" ? { body: { status: "DISABLED" } } : {}),
+        }),
         404,
         "NOT_FOUND",
       );

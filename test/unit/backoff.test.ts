@@ -1,9 +1,9 @@
 /** Unit tests for retry timing: backoff schedule, jitter, Retry-After, classification, formatting. */
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
+  classifyResponse,
   DEFAULT_RETRY_POLICY,
   DEFAULT_TASK_RETRY,
-  classifyResponse,
   formatDuration,
   nextDelaySeconds,
   parseRetryAfter,
@@ -58,7 +58,10 @@ describe("retryDelaySeconds", () => {
 
   it("is deterministic given random", () => {
     let seed = 0;
-    const rnd = () => ((seed = (seed * 9301 + 49297) % 233280) / 233280);
+    const rnd = () => {
+      seed = (seed * 9301 + 49297) % 233280;
+      return seed / 233280;
+    };
     seed = 42;
     const a = Array.from({ length: 8 }, (_, i) => retryDelaySeconds(i + 1, 5000, rnd));
     seed = 42;

@@ -1,7 +1,7 @@
 /** Unit tests for integer-cent money: parsing prices, exact totals, formatting back to decimals. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_PRICE_CENTS, fromCents, toCents, totalCents } from "../../src/domain/money";
+import { fromCents, MAX_PRICE_CENTS, toCents, totalCents } from "../../src/domain/money";
 
 describe("toCents", () => {
   it("converts two-decimal amounts exactly", () => {
@@ -26,7 +26,14 @@ describe("totals", () => {
     expect(fromCents(totalCents([{ quantity: 2, unitCents: 2999 }]))).toBe(59.98);
     expect(fromCents(totalCents([{ quantity: 3, unitCents: 10 }]))).toBe(0.3);
     expect(String(fromCents(totalCents([{ quantity: 3, unitCents: 10 }])))).toBe("0.3");
-    expect(fromCents(totalCents([{ quantity: 1, unitCents: 10 }, { quantity: 1, unitCents: 20 }]))).toBe(0.3);
+    expect(
+      fromCents(
+        totalCents([
+          { quantity: 1, unitCents: 10 },
+          { quantity: 1, unitCents: 20 },
+        ]),
+      ),
+    ).toBe(0.3);
   });
 
   it("print as the shortest two-decimal form", () => {

@@ -1,6 +1,6 @@
 /** Unit tests for the order life cycle's allowed moves. */
 import { describe, expect, it } from "vitest";
-import { ORDER_STATUSES, canTransition, nextStatuses } from "../../src/domain/order-status";
+import { canTransition, nextStatuses, ORDER_STATUSES } from "../../src/domain/order-status";
 
 describe("order status transitions", () => {
   it("allows forward moves, skipping steps", () => {

@@ -1,12 +1,8 @@
 /** Unit tests for webhook signing: verified against the Standard Webhooks reference library. */
-import { describe, it, expect } from "vitest";
+
 import { Webhook } from "standardwebhooks";
-import {
-  buildDeliveryHeaders,
-  generateSecret,
-  isValidClientSecret,
-  signatureHeaders,
-} from "../../src/domain/signing";
+import { describe, expect, it } from "vitest";
+import { buildDeliveryHeaders, generateSecret, isValidClientSecret, signatureHeaders } from "../../src/domain/signing";
 
 const enc = new TextEncoder();
 

@@ -1,5 +1,5 @@
 /** Unit tests for webhook target URL checks (SSRF guard). */
-import { describe, it, expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkTarget } from "../../src/domain/targets";
 
 const strict = { allowPrivate: false };

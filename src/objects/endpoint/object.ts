@@ -7,9 +7,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { settings } from "../../config.js";
-import { migrate } from "../kit/migrations.js";
-import { disableWebhook } from "../../services/webhooks.js";
 import type { DeliveryStatus } from "../../schemas/event.js";
+import { disableWebhook } from "../../services/webhooks.js";
+import { migrate } from "../kit/migrations.js";
 
 const MIGRATIONS = [
   "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
@@ -105,7 +105,15 @@ export class Endpoint extends DurableObject<Env> {
   list(status: DeliveryStatus | undefined, cursor: string | undefined): { deliveries: DeliveryLogItem[]; nextCursor: string | null } {
     const [at, id] = decodeCursor(cursor);
     const rows = this.sql
-      .exec<{ delivery_id: string; event_id: string; partition_key: string; seq: number; status: DeliveryStatus; attempts: string; created_at: number }>(
+      .exec<{
+        delivery_id: string;
+        event_id: string;
+        partition_key: string;
+        seq: number;
+        status: DeliveryStatus;
+        attempts: string;
+        created_at: number;
+      }>(
         `SELECT * FROM log WHERE (? IS NULL OR status = ?) AND (created_at < ? OR (created_at = ? AND delivery_id < ?))
            ORDER BY created_at DESC, delivery_id DESC LIMIT ?`,
         status ?? null,

@@ -9,8 +9,7 @@ import type { AttemptOutcome, BeganAttempt, DeliveryRow } from "./sql.js";
 /** Begin attempt `attempt` (lease past its timeout), or settle the row as DROPPED with a reason. */
 export type BeginRequest =
   /** `inFlightMs`: how long the attempt may take from now (its timeout, times the rounds it may wait for a lane). */
-  | { deliveryId: string; attempt: number; inFlightMs: number }
-  | { deliveryId: string; drop: string };
+  { deliveryId: string; attempt: number; inFlightMs: number } | { deliveryId: string; drop: string };
 
 export type BeginResult =
   | { began: BeganAttempt }
@@ -25,7 +24,7 @@ export interface RecordRequest {
 
 export function begin(sql: SqlStorage, req: BeginRequest, now: number): BeginResult {
   const row = sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ?", req.deliveryId).toArray()[0];
-  if (!row || row.status !== "PENDING") return { stale: true };
+  if (row?.status !== "PENDING") return { stale: true };
   if ("drop" in req) {
     sql.exec("UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ?", req.drop, now, req.deliveryId);
     return { dropped: { eventId: row.event_id, sequence: row.seq } };

@@ -9,15 +9,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { HANDOFF_MS, settings } from "../../config.js";
 import { newId } from "../../domain/ids.js";
+import type { PublishResult, StoredEventText } from "../../schemas/event.js";
+import type { DeliveryMessage } from "../../schemas/messages.js";
 import { Alarm } from "../kit/alarm.js";
 import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import { sendInChunks } from "../kit/queue-send.js";
-import { MIGRATIONS, type DeliveryRow, deliveryView } from "./sql.js";
-import { begin, record, type BeginRequest, type BeginResult, type RecordRequest } from "./deliveries.js";
-import type { DeliveryMessage } from "../../schemas/messages.js";
-import type { PublishResult, StoredEventText } from "../../schemas/event.js";
 import type { PublishItem } from "./client.js";
+import { type BeginRequest, type BeginResult, begin, type RecordRequest, record } from "./deliveries.js";
+import { type DeliveryRow, deliveryView, MIGRATIONS } from "./sql.js";
 
 /** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
 const PAGE_BYTES = 4 * 1024 * 1024;
@@ -197,7 +197,11 @@ export class Partition extends DurableObject<Env> {
   readLog(after: number, limit: number): StoredEventText[] {
     const page: StoredEventText[] = [];
     let bytes = 0;
-    for (const r of this.sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)) {
+    for (const r of this.sql.exec<{ seq: number; body: string }>(
+      "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+      after,
+      limit,
+    )) {
       bytes += r.body.length;
       if (page.length > 0 && bytes > PAGE_BYTES) break;
       page.push({ body: r.body, sequence: r.seq });
@@ -233,7 +237,14 @@ export class Partition extends DurableObject<Env> {
         now,
         id,
       );
-      messages.push({ kind: "delivery", tenantId, partitionKey, deliveryId: id, subscriptionId: row.subscription_id, attempt: row.attempts + 1 });
+      messages.push({
+        kind: "delivery",
+        tenantId,
+        partitionKey,
+        deliveryId: id,
+        subscriptionId: row.subscription_id,
+        attempt: row.attempts + 1,
+      });
     }
     if (messages.length > 0) {
       await this.timer.wakeBy(now + HANDOFF_MS);

@@ -8,12 +8,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { fromCents, totalCents } from "../../domain/money.js";
 import { canTransition, type OrderStatus } from "../../domain/order-status.js";
-import { Alarm } from "../kit/alarm.js";
-import { migrate } from "../kit/migrations.js";
-import { publishEnvelopes, toEnvelope } from "../../services/publish.js";
-import { STORE_MIGRATIONS, catalogRecord, orderRecord, placeholders, type CatalogRow, type OrderRow, type OutboxRow } from "./sql.js";
 import type { EventEnvelope } from "../../schemas/event.js";
 import type { CatalogItemRecord, NewOrder, OrderRecord } from "../../schemas/order.js";
+import { publishEnvelopes, toEnvelope } from "../../services/publish.js";
+import { Alarm } from "../kit/alarm.js";
+import { migrate } from "../kit/migrations.js";
+import { type CatalogRow, catalogRecord, type OrderRow, type OutboxRow, orderRecord, placeholders, STORE_MIGRATIONS } from "./sql.js";
 
 export type CreateOrderResult = { ok: true; order: OrderRecord } | { ok: false; code: "CONFLICT" };
 export type ChangeStatusResult =
@@ -194,8 +194,20 @@ export class Store extends DurableObject<Env> {
       this.sql.exec(`DELETE FROM outbox WHERE event_id IN (${placeholders(ids.length)})`, ...ids);
       return true;
     } catch (err) {
-      this.sql.exec(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE event_id IN (${placeholders(ids.length)})`, String(err), ...ids);
-      console.warn(JSON.stringify({ level: "warn", message: "order event publish failed; the alarm will re-publish", tenantId, eventIds: ids, error: String(err) }));
+      this.sql.exec(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE event_id IN (${placeholders(ids.length)})`,
+        String(err),
+        ...ids,
+      );
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          message: "order event publish failed; the alarm will re-publish",
+          tenantId,
+          eventIds: ids,
+          error: String(err),
+        }),
+      );
       return false;
     }
   }

@@ -3,8 +3,7 @@
  * and which queue carries a priority. Shared by the routes, the consumer and the objects themselves.
  */
 import { hash32 } from "../../domain/ids.js";
-import { TASK_SHARDS, type Priority } from "../../schemas/task.js";
-
+import { type Priority, TASK_SHARDS } from "../../schemas/task.js";
 
 export function shardOf(taskId: string): number {
   return hash32(taskId) % TASK_SHARDS;

@@ -9,15 +9,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { settings } from "../../config.js";
 import { matchPattern } from "../../domain/patterns.js";
+import { PRIORITIES, type Priority, type TaskMessage, type TaskState, type TaskStatus } from "../../schemas/task.js";
 import { Alarm } from "../kit/alarm.js";
 import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import { sendInChunks } from "../kit/queue-send.js";
 import { taskQueue } from "./client.js";
 import { publishCompletions } from "./completions.js";
-import { MIGRATIONS, isLive, toState, type BeganTask, type Moved, type TaskOutcome, type TaskRow } from "./sql.js";
-import { TaskStore, type NewTask } from "./store.js";
-import { PRIORITIES, type Priority, type TaskMessage, type TaskState, type TaskStatus } from "../../schemas/task.js";
+import { type BeganTask, isLive, MIGRATIONS, type Moved, type TaskOutcome, type TaskRow, toState } from "./sql.js";
+import { type NewTask, TaskStore } from "./store.js";
 
 /** Queues hold a delayed message for at most 12 h; a later attempt is sent by the alarm when due. */
 const MAX_QUEUE_DELAY_S = 43_200;
@@ -112,7 +112,11 @@ export class TaskShard extends DurableObject<Env> {
     const now = Date.now();
     const rows = this.store.waiting(1000).filter((r) => patterns.some((p) => matchPattern(p, r.type)));
     for (const r of rows) this.store.makeDue(r.id, now);
-    if (rows.length > 0) await this.dispatch(rows.map((r) => this.store.get(r.id) as TaskRow), now);
+    if (rows.length > 0)
+      await this.dispatch(
+        rows.map((r) => this.store.get(r.id) as TaskRow),
+        now,
+      );
     return rows.length;
   }
 
@@ -144,7 +148,11 @@ export class TaskShard extends DurableObject<Env> {
       const send = items.filter((i) => i.delaySeconds <= MAX_QUEUE_DELAY_S);
       await sendInChunks(
         send,
-        (chunk) => this.sendToQueue(priority, chunk.map((c) => ({ body: this.message(tenantId, shard, c.row), delaySeconds: c.delaySeconds }))),
+        (chunk) =>
+          this.sendToQueue(
+            priority,
+            chunk.map((c) => ({ body: this.message(tenantId, shard, c.row), delaySeconds: c.delaySeconds })),
+          ),
         (chunk) => {
           const until = new Map(chunk.map((c) => [c.row.id, now + c.delaySeconds * 1000 + leaseMs]));
           this.store.setLease([...until.keys()], (id) => until.get(id) ?? now + leaseMs);
@@ -170,7 +178,9 @@ export class TaskShard extends DurableObject<Env> {
 
   /** The one place that talks to the queues (tests replace it to simulate a failed or lost send). */
   protected async sendToQueue(priority: Priority, items: Array<{ body: TaskMessage; delaySeconds: number }>): Promise<void> {
-    await taskQueue(this.env, priority).sendBatch(items.map((i) => ({ body: i.body, contentType: "json" as const, delaySeconds: i.delaySeconds })));
+    await taskQueue(this.env, priority).sendBatch(
+      items.map((i) => ({ body: i.body, contentType: "json" as const, delaySeconds: i.delaySeconds })),
+    );
   }
 
   /** Publishes pending completion events; what fails stays for the alarm. */
@@ -195,7 +205,12 @@ export class TaskShard extends DurableObject<Env> {
     const retentionMs = settings(this.env).retentionMs;
     this.store.prune(now - retentionMs);
     const oldest = this.store.oldestFinished();
-    await this.timer.rearm(now, this.store.nextLease(), oldest === null ? null : oldest + retentionMs, published ? null : now + EVENT_RETRY_MS);
+    await this.timer.rearm(
+      now,
+      this.store.nextLease(),
+      oldest === null ? null : oldest + retentionMs,
+      published ? null : now + EVENT_RETRY_MS,
+    );
   }
 
   /** The alarm needs both to build queue messages; they never change for an object. */

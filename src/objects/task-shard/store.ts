@@ -8,8 +8,8 @@
 import { HANDOFF_MS } from "../../config.js";
 import { nextDelaySeconds } from "../../domain/backoff.js";
 import { hash32 } from "../../domain/ids.js";
-import { isLive, type PendingEvent, type TaskOutcome, type TaskRow } from "./sql.js";
 import type { Priority, TaskStatus } from "../../schemas/task.js";
+import { isLive, type PendingEvent, type TaskOutcome, type TaskRow } from "./sql.js";
 
 export const NO_WORKER = "no worker serves this task type";
 /** Extra lease past an attempt's timeout before the alarm treats the attempt as lost. */
@@ -52,8 +52,18 @@ export class TaskStore {
       `INSERT INTO tasks (id, type, priority, status, data, attempts, run_base, runs, max_attempts, backoff_ms,
          timeout_ms, on_complete, waiting, lease_until, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, 'QUEUED', ?, 0, 0, 1, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
-      t.id, t.type, t.priority, t.dataText, t.maxAttempts, t.backoffMs, t.timeoutMs, t.onComplete ? 1 : 0,
-      due + HANDOFF_MS, due, now, now,
+      t.id,
+      t.type,
+      t.priority,
+      t.dataText,
+      t.maxAttempts,
+      t.backoffMs,
+      t.timeoutMs,
+      t.onComplete ? 1 : 0,
+      due + HANDOFF_MS,
+      due,
+      now,
+      now,
     );
     return this.get(t.id) as TaskRow;
   }
@@ -70,9 +80,7 @@ export class TaskStore {
       args.push(filter.type);
     }
     const cond = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    return this.sql
-      .exec<TaskRow>(`SELECT * FROM tasks ${cond} ORDER BY created_at DESC, id LIMIT ?`, ...args, filter.limit)
-      .toArray();
+    return this.sql.exec<TaskRow>(`SELECT * FROM tasks ${cond} ORDER BY created_at DESC, id LIMIT ?`, ...args, filter.limit).toArray();
   }
 
   /** DEAD → QUEUED for another run of `max_attempts` attempts; attempt numbers keep counting. */
@@ -81,7 +89,10 @@ export class TaskStore {
       `UPDATE tasks SET status = 'QUEUED', run_base = attempts, runs = runs + 1, waiting = 0, result = NULL,
          error = NULL, started_at = NULL, finished_at = NULL, next_attempt_at = ?, lease_until = ?, updated_at = ?
          WHERE id = ?`,
-      now, now + HANDOFF_MS, now, id,
+      now,
+      now + HANDOFF_MS,
+      now,
+      id,
     );
     return this.get(id) as TaskRow;
   }
@@ -98,7 +109,13 @@ export class TaskStore {
     this.sql.exec(
       `UPDATE tasks SET status = 'RUNNING', attempts = ?, waiting = 0, worker_id = ?, worker = ?,
          started_at = coalesce(started_at, ?), lease_until = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?`,
-      attempt, worker.id, worker.name, now, now + row.timeout_ms + RUNNING_GRACE_MS, now, row.id,
+      attempt,
+      worker.id,
+      worker.name,
+      now,
+      now + row.timeout_ms + RUNNING_GRACE_MS,
+      now,
+      row.id,
     );
   }
 
@@ -109,12 +126,17 @@ export class TaskStore {
     const accepts = row.status === "RUNNING" || (outcome.ok && row.status === "RETRYING");
     if (!accepts) return null;
     if (outcome.ok) return this.succeed(row, outcome.resultText ?? "null", now);
-    return this.fail(row, attempt, {
-      error: outcome.error ?? "attempt failed",
-      waiting: false,
-      ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
-      retryAfter: outcome.retryAfter ?? null,
-    }, now);
+    return this.fail(
+      row,
+      attempt,
+      {
+        error: outcome.error ?? "attempt failed",
+        waiting: false,
+        ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
+        retryAfter: outcome.retryAfter ?? null,
+      },
+      now,
+    );
   }
 
   /** Attempt `attempt` found no worker for the type: it counts, and the task waits (QUEUED). */
@@ -134,7 +156,11 @@ export class TaskStore {
     this.sql.exec(
       `UPDATE tasks SET status = 'SUCCEEDED', result = ?, error = NULL, waiting = 0, lease_until = NULL,
          next_attempt_at = NULL, finished_at = ?, pending_event = coalesce(?, pending_event), updated_at = ? WHERE id = ?`,
-      resultText, now, event, now, row.id,
+      resultText,
+      now,
+      event,
+      now,
+      row.id,
     );
     return this.get(row.id) as TaskRow;
   }
@@ -145,7 +171,12 @@ export class TaskStore {
       this.sql.exec(
         `UPDATE tasks SET status = 'DEAD', error = ?, waiting = ?, lease_until = NULL, next_attempt_at = NULL,
            finished_at = ?, pending_event = coalesce(?, pending_event), updated_at = ? WHERE id = ?`,
-        f.error, f.waiting ? 1 : 0, now, event, now, row.id,
+        f.error,
+        f.waiting ? 1 : 0,
+        now,
+        event,
+        now,
+        row.id,
       );
       return this.get(row.id) as TaskRow;
     }
@@ -162,7 +193,13 @@ export class TaskStore {
     const due = now + delay * 1000;
     this.sql.exec(
       `UPDATE tasks SET status = ?, error = ?, waiting = ?, next_attempt_at = ?, lease_until = ?, updated_at = ? WHERE id = ?`,
-      f.waiting ? "QUEUED" : "RETRYING", f.error, f.waiting ? 1 : 0, due, due + HANDOFF_MS, now, row.id,
+      f.waiting ? "QUEUED" : "RETRYING",
+      f.error,
+      f.waiting ? 1 : 0,
+      due,
+      due + HANDOFF_MS,
+      now,
+      row.id,
     );
     return this.get(row.id) as TaskRow;
   }
@@ -172,7 +209,13 @@ export class TaskStore {
     const event: PendingEvent = {
       id: `${eventIdBase(row.id)}.run${row.runs}.${type === "task.succeeded" ? "succeeded" : "failed"}`,
       type,
-      data: { taskId: row.id, type: row.type, status: type === "task.succeeded" ? "SUCCEEDED" : "DEAD", ...outcome, attempts: row.attempts },
+      data: {
+        taskId: row.id,
+        type: row.type,
+        status: type === "task.succeeded" ? "SUCCEEDED" : "DEAD",
+        ...outcome,
+        attempts: row.attempts,
+      },
     };
     return JSON.stringify(event);
   }

@@ -11,7 +11,7 @@ import { Alarm } from "../kit/alarm.js";
 import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import { eachShard } from "../task-shard/client.js";
-import { type EstimateInputs, MIGRATIONS, StatsTables, type StatsReport } from "./tables.js";
+import { type EstimateInputs, MIGRATIONS, type StatsReport, StatsTables } from "./tables.js";
 
 /** While the tenant has a backlog, the backlog is re-counted from the shards this often. */
 const RECOUNT_MS = 60_000;

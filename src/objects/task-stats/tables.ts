@@ -6,8 +6,8 @@
  * re-counts the backlog from the shards while it is not zero, so lost reports do not accumulate.
  */
 import { ewma } from "../../domain/eta.js";
-import { META_TABLE } from "../kit/meta.js";
 import { PRIORITIES, type Priority } from "../../schemas/task.js";
+import { META_TABLE } from "../kit/meta.js";
 
 export const MIGRATIONS = [
   META_TABLE,

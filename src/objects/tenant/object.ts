@@ -4,12 +4,12 @@
  * caches what it reads from here for a short, documented time.
  */
 import { DurableObject } from "cloudflare:workers";
-import { migrate } from "../kit/migrations.js";
 import { newId, sha256Hex } from "../../domain/ids.js";
 import { keyHint, newApiKey } from "../../domain/keys.js";
-import { RECORD_MIGRATIONS, type RecordTable, type StoreResult, subscriptionTable, workerTable } from "./records.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
 import type { WorkerRecord } from "../../schemas/worker.js";
+import { migrate } from "../kit/migrations.js";
+import { RECORD_MIGRATIONS, type RecordTable, type StoreResult, subscriptionTable, workerTable } from "./records.js";
 
 const MIGRATIONS = [
   `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,

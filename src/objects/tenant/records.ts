@@ -59,7 +59,12 @@ export class RecordTable<T extends NamedRecord> {
 
   replace(record: T): StoreResult<T> {
     if (this.nameTaken(record.name, record.id)) return this.conflict(record.name);
-    const cursor = this.sql.exec(`UPDATE ${this.table} SET name = ?, body = ? WHERE id = ?`, record.name, JSON.stringify(record), record.id);
+    const cursor = this.sql.exec(
+      `UPDATE ${this.table} SET name = ?, body = ? WHERE id = ?`,
+      record.name,
+      JSON.stringify(record),
+      record.id,
+    );
     if (cursor.rowsWritten === 0) return { ok: false, code: "NOT_FOUND", detail: `No ${this.noun} ${record.id}.` };
     return { ok: true, value: record };
   }
