@@ -1,5 +1,5 @@
 /**
- * Typed access to vars and the limits of DESIGN §6. Every limit is a named constant here, so the
+ * Typed access to vars and the limits (docs/reference.md). Every limit is a named constant here, so the
  * routes, the schemas and the README all read the same number.
  */
 export const LIMITS = {
@@ -29,7 +29,7 @@ export const HANDOFF_MS = 5_000;
 /** How long a resolved API key stays cached in the isolate: a revoked key works at most this long. */
 export const KEY_CACHE_MS = 30_000;
 
-/** How long the isolate caches a tenant's subscription list (DESIGN §2: at most 2 s). */
+/** How long the isolate caches a tenant's subscription list (at most 2 s: a change is seen within 2 s everywhere). */
 export const SUBSCRIPTION_CACHE_MS = 2_000;
 
 export const DEV = {

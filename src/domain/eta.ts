@@ -62,7 +62,7 @@ export function estimateSeconds(input: EtaInput): number {
   return delay + dispatch / 1000 + (rounds * processingMs(input)) / 1000;
 }
 
-/** The estimate as the seed writes it: "30s", "2m", "1h". */
+/** The estimate as a whole number with a unit: "30s", "2m", "1h". */
 export function estimatedProcessingTime(input: EtaInput): string {
   return formatDuration(Math.ceil(estimateSeconds(input)));
 }

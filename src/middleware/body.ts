@@ -20,7 +20,7 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (raw === null) throw tooLarge();
   const type = c.req.header("content-type");
   if (raw.length === 0) {
-    // Routes whose body is optional accept an empty body with no content type (DESIGN §3).
+    // Routes whose body is optional accept an empty body with no content type (redeliver, retry, test).
     c.req.bodyCache.json = Promise.resolve(undefined);
     return next();
   }

@@ -1,5 +1,5 @@
 /**
- * One signed POST in the webhook wire format (DESIGN §5), used for webhook deliveries and for
+ * One signed POST in the webhook wire format (docs/webhooks.md), used for webhook deliveries and for
  * task workers alike: target re-checked, signed with every live secret, a hard timeout, redirects
  * never followed, and the outcome classified (2xx success, 410 disable, anything else retry).
  */

@@ -1,5 +1,5 @@
 /**
- * /cache/:key — the seed's cache, per tenant, over two tiers (Cache API in front of KV). PUT stores
+ * /cache/:key — the key-value cache, per tenant, over two tiers (Cache API in front of KV). PUT stores
  * any JSON value for `Cache-Control: max-age=N` seconds (or the default), GET answers HIT or a 404
  * MISS, DELETE clears (204 also for an absent key). Here the cache is the only copy of the value,
  * so a write KV refuses is a 503 to retry — unlike the write-through of orders, where it is not.

@@ -1,5 +1,5 @@
 /**
- * /orders and /customers/:id/orders — the seed's caching example domain (and the catalog routes,
+ * /orders and /customers/:id/orders — the caching example domain (and the catalog routes,
  * mounted here). POST and PATCH write through to the cache (`X-Cache-Status: UPDATED`) and publish
  * `order.created` / `order.status.changed` from the Store object; GET /orders/:id is cache-aside.
  */

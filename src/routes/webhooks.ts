@@ -1,4 +1,4 @@
-/** /webhooks: the seed's registration shape over subscriptions with a URL (one store, one matcher). */
+/** /webhooks: the `{url, events, secret, retryPolicy}` registration shape over subscriptions with a URL (one store, one matcher). */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.js";
 import { newId } from "../domain/ids.js";

@@ -1,4 +1,4 @@
-/** The event envelope (the seed's schema plus routing/partition/cache fields) and publish results. */
+/** The event envelope (type, data, id, timestamp, source, metadata, plus routing/partition/cache fields) and publish results. */
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";

@@ -1,4 +1,4 @@
-/** /webhooks bodies: the seed's registration shape, the delivery log, recovery and rotation. */
+/** /webhooks bodies: the registration shape `{url, events, secret, retryPolicy}`, the delivery log, recovery and rotation. */
 import { z } from "@hono/zod-openapi";
 import { RetryPolicySchema } from "./common.js";
 import { DeliveryStatus } from "./event.js";

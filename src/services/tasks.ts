@@ -79,7 +79,7 @@ export async function retryTask(env: Env, tenantId: string, id: string): Promise
   return { state: result.value, estimatedProcessingTime: await estimate(env, tenantId, result.value, true) };
 }
 
-/** The seed sends the priority inside `data`; a valid one there is used when `priority` is absent. */
+/** Some producers send the priority inside `data`; a valid one there is used when `priority` is absent. */
 function dataPriority(data: Record<string, unknown>): Priority | undefined {
   const p = data.priority;
   return typeof p === "string" && (PRIORITIES as readonly string[]).includes(p) ? (p as Priority) : undefined;
