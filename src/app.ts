@@ -4,12 +4,12 @@
  * every failure as problem+json — and the OpenAPI document generated from the zod schemas.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./context.js";
 import { AppError, type ErrorCode, problemResponse, validationError } from "./errors.js";
 import { requestId } from "./middleware/request-id.js";
 import { cache } from "./routes/cache.js";
+import { docs } from "./routes/docs.js";
 import { events } from "./routes/events.js";
 import { health } from "./routes/health.js";
 import { orders } from "./routes/orders.js";
@@ -31,6 +31,8 @@ const HTTP_CODES: Record<number, ErrorCode> = {
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
+    // `/subscriptions/` routes like `/subscriptions`, for every method: matched as is, no redirect.
+    strict: false,
     // One zod hook for every route: validation failures become the same problem body as all errors.
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error, result.target === "json" ? "body" : result.target);
@@ -57,8 +59,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
       version: "0.1.0",
       description: "Durable ordered events, signed webhooks, work queues and event-driven caching on Cloudflare Workers.",
     },
+    servers: [{ url: "/", description: "This deployment" }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "edgebus API" }));
+  app.route("/", docs);
 
   const allowed = allowedMethods(app);
   app.notFound((c) => {

@@ -105,7 +105,8 @@ export function problemResponse(c: Context, err: AppError): Response {
 /** Field errors from a zod error, paths written the way a client would (`items.0.quantity`). */
 export function zodFieldErrors(error: ZodError): FieldError[] {
   return error.issues.map((i) => ({
-    path: i.path.map(String).join(".") || "(root)",
+    // An unknown member is reported at its own path when it is the only one in its object.
+    path: [...i.path, ...(i.code === "unrecognized_keys" && i.keys.length === 1 ? i.keys : [])].map(String).join(".") || "(root)",
     message: i.message,
   }));
 }

@@ -131,14 +131,34 @@ function isLocalName(host: string): boolean {
   return false;
 }
 
+/**
+ * `localhost:9000/x`, `example.com/hook`, `//example.com/x`: a host written without `scheme://`
+ * (the URL parser reads `localhost:` as a scheme, or fails). `mailto:x` keeps its own message.
+ */
+function lacksScheme(url: string, parsed: URL | undefined): boolean {
+  if (url.includes("://") || url === "" || /\s/.test(url)) return false;
+  if (!parsed) return true;
+  const colon = url.indexOf(":");
+  return /^\d/.test(url.slice(colon + 1)) || url.slice(0, colon).includes(".");
+}
+
 /** Check a webhook target URL; on success returns the parsed URL. */
 export function checkTarget(url: string, opts: TargetCheckOptions): TargetCheck {
-  let parsed: URL;
+  let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
-    return { ok: false, reason: "target is not a valid absolute URL" };
+    parsed = undefined;
   }
+  if (lacksScheme(url, parsed)) {
+    return {
+      ok: false,
+      reason: opts.allowPrivate
+        ? `target URL has no scheme; start it with http:// or https://, e.g. http://${url.replace(/^\/+/, "")}`
+        : `target URL has no scheme; start it with https://, e.g. https://${url.replace(/^\/+/, "")}`,
+    };
+  }
+  if (!parsed) return { ok: false, reason: "target is not a valid absolute URL" };
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
     return { ok: false, reason: `scheme ${parsed.protocol} is not allowed; use https` };
   }

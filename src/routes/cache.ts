@@ -41,6 +41,7 @@ cache.openapi(
   tenantRoute({
     method: "put",
     path: "/cache/{key}",
+    operationId: "putCacheEntry",
     tags,
     summary: "Store a JSON value under a key",
     description: `Time to live: \`Cache-Control: max-age=N\` (1–${CACHE_MAX_TTL_SECONDS} s), else the default (CACHE_DEFAULT_TTL_SECONDS). Values are limited to ${CACHE_VALUE_MAX_BYTES} bytes serialized (413).`,
@@ -87,6 +88,7 @@ cache.openapi(
   tenantRoute({
     method: "get",
     path: "/cache/{key}",
+    operationId: "getCacheEntry",
     tags,
     summary: "Read a cached value",
     description: "200 with the value and `X-Cache-Status: HIT` (`X-Cache-Tier`: `edge` or `kv`), or 404 with `X-Cache-Status: MISS`.",
@@ -109,6 +111,7 @@ cache.openapi(
   tenantRoute({
     method: "delete",
     path: "/cache/{key}",
+    operationId: "deleteCacheEntry",
     tags,
     summary: "Clear a key (manual invalidation)",
     description: "204 with `X-Cache-Status: CLEARED`, also when nothing was cached under the key.",

@@ -14,6 +14,7 @@ catalog.openapi(
   tenantRoute({
     method: "put",
     path: "/catalog/items/{itemId}",
+    operationId: "putCatalogItem",
     tags,
     summary: "Create or replace a catalog item",
     description:
@@ -32,6 +33,7 @@ catalog.openapi(
   tenantRoute({
     method: "get",
     path: "/catalog/items/{itemId}",
+    operationId: "getCatalogItem",
     tags,
     summary: "Read a catalog item",
     request: { params: ItemIdParam },

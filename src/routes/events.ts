@@ -26,6 +26,7 @@ events.openapi(
   tenantRoute({
     method: "post",
     path: "/events",
+    operationId: "publishEvent",
     tags: ["events"],
     summary: "Publish an event",
     description:
@@ -59,6 +60,7 @@ events.openapi(
   tenantRoute({
     method: "post",
     path: "/events/batch",
+    operationId: "publishEventBatch",
     tags: ["events"],
     summary: `Publish up to ${LIMITS.batchEvents} events; one result per event, in order`,
     description:
@@ -80,6 +82,7 @@ events.openapi(
   tenantRoute({
     method: "get",
     path: "/events/{id}",
+    operationId: "getEvent",
     tags: ["events"],
     summary: "Read a stored event with its sequence and per-subscription delivery status",
     request: {
@@ -104,6 +107,7 @@ events.openapi(
   tenantRoute({
     method: "get",
     path: "/partitions/{key}/events",
+    operationId: "listPartitionEvents",
     tags: ["events"],
     summary: "Read a partition's log in sequence order",
     description:

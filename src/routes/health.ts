@@ -12,8 +12,10 @@ health.openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
     tags: ["system"],
     summary: "Liveness check",
+    security: [], // public: no API key
     responses: { 200: { description: "Up", content: { "application/json": { schema: HealthSchema } } } },
   }),
   (c) => c.json({ status: "ok" as const, environment: c.env.ENVIRONMENT }, 200),

@@ -30,6 +30,7 @@ routes.openapi(
   tenantRoute({
     method: "post",
     path: "/orders",
+    operationId: "createOrder",
     tags,
     summary: "Create an order (write-through; publishes order.created)",
     description:
@@ -48,6 +49,7 @@ routes.openapi(
   tenantRoute({
     method: "get",
     path: "/orders/{id}",
+    operationId: "getOrder",
     tags,
     summary: "Read an order (cache-aside)",
     description:
@@ -68,6 +70,7 @@ routes.openapi(
   tenantRoute({
     method: "patch",
     path: "/orders/{id}",
+    operationId: "updateOrder",
     tags,
     summary: "Change an order's status (write-through; publishes order.status.changed)",
     description:
@@ -86,6 +89,7 @@ routes.openapi(
   tenantRoute({
     method: "get",
     path: "/customers/{id}/orders",
+    operationId: "listCustomerOrders",
     tags,
     summary: `A customer's newest orders (at most ${CUSTOMER_ORDERS_LIMIT}), cached under customer-orders-<id>`,
     request: { params: CustomerIdParam },

@@ -27,6 +27,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "post",
     path: "/subscriptions",
+    operationId: "createSubscription",
     tags,
     summary: "Create a subscription (names are unique per tenant)",
     request: { body: jsonBody(CreateSubscriptionSchema) },
@@ -42,6 +43,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "get",
     path: "/subscriptions",
+    operationId: "listSubscriptions",
     tags,
     summary: "List subscriptions",
     responses: { 200: jsonContent(SubscriptionListSchema, "All of the tenant's subscriptions") },
@@ -56,6 +58,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "get",
     path: "/subscriptions/{id}",
+    operationId: "getSubscription",
     tags,
     summary: "Get a subscription",
     request: { params: IdParam },
@@ -68,6 +71,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "patch",
     path: "/subscriptions/{id}",
+    operationId: "updateSubscription",
     tags,
     summary: "Change a subscription (takes effect within 2 s everywhere)",
     request: { params: IdParam, body: jsonBody(UpdateSubscriptionSchema) },
@@ -88,6 +92,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "delete",
     path: "/subscriptions/{id}",
+    operationId: "deleteSubscription",
     tags,
     summary: "Delete a subscription (pending deliveries to it are dropped)",
     request: { params: IdParam },

@@ -34,6 +34,7 @@ tasks.openapi(
   tenantRoute({
     method: "post",
     path: "/tasks",
+    operationId: "createTask",
     tags,
     summary: "Submit a task",
     description: `Stored in its shard before the 202, then sent to the queue of its priority (high, normal, low). The same \`id\` again answers 202 with the same task (\`duplicate: true\`, \`Idempotent-Replayed: true\`). \`data\` is limited to ${TASK_DATA_BYTES} bytes serialized (413).`,
@@ -54,6 +55,7 @@ tasks.openapi(
   tenantRoute({
     method: "get",
     path: "/tasks",
+    operationId: "listTasks",
     tags,
     summary: "List tasks, newest first",
     description: "Scans the tenant's shards; at most `limit` (1–100, default 50) tasks, filtered by `status` and exact `type`.",
@@ -71,6 +73,7 @@ tasks.openapi(
   tenantRoute({
     method: "get",
     path: "/tasks/{id}",
+    operationId: "getTask",
     tags,
     summary: "A task's status, attempts, worker, result or error",
     request: { params: TaskIdParam },
@@ -86,6 +89,7 @@ tasks.openapi(
   tenantRoute({
     method: "post",
     path: "/tasks/{id}/retry",
+    operationId: "retryTask",
     tags,
     summary: "Run a DEAD task again (another maxAttempts attempts)",
     description: "No body is needed (an empty body without a content type is accepted). A task that is not DEAD is 409.",

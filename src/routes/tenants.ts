@@ -19,6 +19,7 @@ tenants.openapi(
   adminRoute({
     method: "post",
     path: "/tenants",
+    operationId: "createTenant",
     tags: ["tenants"],
     summary: "Create a tenant (admin token); returns its first API key once",
     request: { body: jsonBody(CreateTenantSchema) },
@@ -33,6 +34,7 @@ tenants.openapi(
   tenantRoute({
     method: "get",
     path: "/tenants/keys",
+    operationId: "listApiKeys",
     tags: ["tenants"],
     summary: "List this tenant's API keys (hints only)",
     responses: { 200: jsonContent(KeyListSchema, "Keys") },
@@ -46,6 +48,7 @@ tenants.openapi(
   tenantRoute({
     method: "post",
     path: "/tenants/keys",
+    operationId: "createApiKey",
     tags: ["tenants"],
     summary: "Create another API key for this tenant; the key is shown once",
     request: { body: jsonBody(CreateKeySchema, false) },
@@ -60,6 +63,7 @@ tenants.openapi(
   tenantRoute({
     method: "delete",
     path: "/tenants/keys/{keyId}",
+    operationId: "revokeApiKey",
     tags: ["tenants"],
     summary: "Revoke an API key (stops working within 30 s, the key cache lifetime)",
     request: { params: KeyIdParam },

@@ -21,6 +21,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "get",
     path: "/webhooks/{id}/deliveries",
+    operationId: "listWebhookDeliveries",
     tags,
     summary: "The webhook's delivery log, newest first, with every attempt",
     request: { params: IdParam, query: DeliveryLogQuery },
@@ -38,6 +39,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+    operationId: "redeliverWebhookDelivery",
     tags,
     summary: "Send one delivery again (a fresh attempt budget); the body may be empty",
     request: {
@@ -62,6 +64,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/recover",
+    operationId: "recoverWebhookDeliveries",
     tags,
     summary: "Send again every failed (or dropped) delivery since a time, oldest first",
     request: { params: IdParam, body: jsonBody(RecoverSchema) },
@@ -79,6 +82,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/rotate-secret",
+    operationId: "rotateWebhookSecret",
     tags,
     summary: "Rotate the signing secret; the old one keeps signing during the grace period",
     description: "During the grace period `webhook-signature` and `X-Signature` carry both signatures, new first.",
@@ -104,6 +108,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/test",
+    operationId: "sendWebhookTest",
     tags,
     summary: "Send a signed webhook.test event now and report the receiver's answer",
     request: { params: IdParam },

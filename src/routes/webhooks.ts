@@ -20,6 +20,7 @@ webhooks.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks",
+    operationId: "createWebhook",
     tags,
     summary: "Register a webhook (a subscription with a URL)",
     description: "Without `secret`, one is generated (`whsec_…`) and returned in this response only.",
@@ -40,6 +41,7 @@ webhooks.openapi(
   tenantRoute({
     method: "get",
     path: "/webhooks",
+    operationId: "listWebhooks",
     tags,
     summary: "List webhooks",
     responses: { 200: jsonContent(z.object({ webhooks: z.array(WebhookSchema) }), "Subscriptions with a URL") },
@@ -53,6 +55,7 @@ webhooks.openapi(
   tenantRoute({
     method: "get",
     path: "/webhooks/{id}",
+    operationId: "getWebhook",
     tags,
     summary: "Get a webhook",
     request: { params: IdParam },
@@ -65,6 +68,7 @@ webhooks.openapi(
   tenantRoute({
     method: "patch",
     path: "/webhooks/{id}",
+    operationId: "updateWebhook",
     tags,
     summary: "Change a webhook; `status: ACTIVE` with `recover: true` re-sends what failed while it was disabled",
     request: { params: IdParam, body: jsonBody(UpdateWebhookSchema) },
@@ -97,6 +101,7 @@ webhooks.openapi(
   tenantRoute({
     method: "delete",
     path: "/webhooks/{id}",
+    operationId: "deleteWebhook",
     tags,
     summary: "Delete a webhook (pending deliveries are dropped, its delivery log erased)",
     request: { params: IdParam },

@@ -24,6 +24,7 @@ workers.openapi(
   tenantRoute({
     method: "post",
     path: "/workers",
+    operationId: "createWorker",
     tags,
     summary: "Register a worker endpoint (names are unique per tenant)",
     request: { body: jsonBody(CreateWorkerSchema) },
@@ -39,6 +40,7 @@ workers.openapi(
   tenantRoute({
     method: "get",
     path: "/workers",
+    operationId: "listWorkers",
     tags,
     summary: "List worker endpoints",
     responses: { 200: jsonContent(WorkerListSchema, "All of the tenant's workers") },
@@ -50,6 +52,7 @@ workers.openapi(
   tenantRoute({
     method: "get",
     path: "/workers/{id}",
+    operationId: "getWorker",
     tags,
     summary: "Get a worker endpoint",
     request: { params: IdParam },
@@ -62,6 +65,7 @@ workers.openapi(
   tenantRoute({
     method: "delete",
     path: "/workers/{id}",
+    operationId: "deleteWorker",
     tags,
     summary: "Remove a worker endpoint (attempts in flight finish; later ones go to other workers)",
     request: { params: IdParam },

@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType, isValidRoutingKey } from "../domain/patterns.js";
+import { closestName } from "../domain/suggest.js";
 
 export const EventId = z.string().regex(CLIENT_ID, "1–256 characters of letters, digits and . _ : ~ @ -");
 
@@ -20,34 +21,80 @@ export const PartitionName = z
   .regex(CLIENT_ID)
   .openapi({ param: { name: "key", in: "path" }, example: "order-456" });
 
-export const PublishEventSchema = z
-  .object({
-    id: EventId.optional().openapi({ example: "evt-12345" }),
-    type: z
-      .string()
-      .max(LIMITS.typeChars)
-      .refine(isValidEventType, "lower-case dotted words, e.g. order.created")
-      .openapi({ example: "order.created" }),
-    timestamp: z.iso.datetime({ offset: true }).optional().openapi({ example: "2024-07-15T14:32:22Z" }),
-    source: z.string().max(256).optional().openapi({ example: "order-service" }),
-    data: z.record(z.string(), z.unknown()).openapi({ example: { orderId: "order-123", total: 99.95 } }),
-    metadata: z
-      .object({
-        correlationId: z.string().max(256).optional(),
-        causationId: z.string().max(256).optional(),
-        version: z.string().max(32).optional(),
-        tenantId: z.string().max(128).optional(),
-      })
-      .optional(),
-    routingKey: z
-      .string()
-      .max(LIMITS.routingKeyChars)
-      .refine(isValidRoutingKey, "dotted words, e.g. order.region.us-east.status.shipped")
-      .optional(),
-    partitionKey: ClientPartitionKey.optional(),
-    cacheInvalidation: z.object({ keys: z.array(z.string().min(1).max(512)).max(LIMITS.invalidationKeys) }).optional(),
-  })
-  .openapi("PublishEvent");
+/** Members sometimes sent in an envelope that belong elsewhere, and where they go. */
+const ELSEWHERE: Record<string, string> = {
+  idempotencykey: 'send it as the Idempotency-Key header (or as "id")',
+  payload: 'did you mean "data"?',
+  body: 'did you mean "data"?',
+  eventtype: 'did you mean "type"?',
+  eventid: 'did you mean "id"?',
+};
+
+/**
+ * An envelope object refuses members it does not know (they used to be dropped silently, so a
+ * `routing_key` published with no routing): the message names each one and the member it is
+ * probably a typo of.
+ */
+function unknownMembers(known: readonly string[]) {
+  return (iss: z.core.$ZodRawIssue): string | undefined => {
+    if (iss.code !== "unrecognized_keys") return undefined;
+    const keys = iss.keys as string[];
+    let unexplained = false;
+    const named = keys.map((k) => {
+      const close = closestName(k, known);
+      const hint = close !== undefined ? `did you mean "${close}"?` : ELSEWHERE[k.toLowerCase().replace(/[_\-.]/g, "")];
+      if (hint === undefined) unexplained = true;
+      return keys.length === 1 ? `"${k}"${hint ? `; ${hint}` : ""}` : `"${k}"${hint ? ` (${hint})` : ""}`;
+    });
+    const list = keys.length === 1 ? `unknown member ${named[0]}` : `unknown members ${named.join(", ")}`;
+    return unexplained ? `${list}; the members here are ${known.join(", ")}` : list;
+  };
+}
+
+function jsonKind(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : `a ${typeof v}`;
+}
+
+function envelopeObject<T extends z.ZodRawShape>(shape: T) {
+  return z.strictObject(shape, { error: unknownMembers(Object.keys(shape)) });
+}
+
+export const PublishEventSchema = envelopeObject({
+  id: EventId.optional().openapi({ example: "evt-12345" }),
+  type: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined ? "is required: the event type, e.g. order.created" : `must be a string, not ${jsonKind(iss.input)}`,
+    })
+    .max(LIMITS.typeChars)
+    .refine(isValidEventType, "lower-case dotted words, e.g. order.created")
+    .openapi({ example: "order.created" }),
+  timestamp: z.iso.datetime({ offset: true }).optional().openapi({ example: "2024-07-15T14:32:22Z" }),
+  source: z.string().max(256).optional().openapi({ example: "order-service" }),
+  data: z
+    .record(z.string(), z.unknown(), {
+      error: (iss) =>
+        iss.code !== "invalid_type"
+          ? undefined
+          : iss.input === undefined
+            ? 'is required and must be a JSON object, e.g. {"orderId": "order-123"}'
+            : `must be a JSON object, not ${jsonKind(iss.input)}`,
+    })
+    .openapi({ example: { orderId: "order-123", total: 99.95 } }),
+  metadata: envelopeObject({
+    correlationId: z.string().max(256).optional(),
+    causationId: z.string().max(256).optional(),
+    version: z.string().max(32).optional(),
+    tenantId: z.string().max(128).optional(),
+  }).optional(),
+  routingKey: z
+    .string()
+    .max(LIMITS.routingKeyChars)
+    .refine(isValidRoutingKey, "dotted words, e.g. order.region.us-east.status.shipped")
+    .optional(),
+  partitionKey: ClientPartitionKey.optional(),
+  cacheInvalidation: envelopeObject({ keys: z.array(z.string().min(1).max(512)).max(LIMITS.invalidationKeys) }).optional(),
+}).openapi("PublishEvent");
 
 export type PublishEvent = z.infer<typeof PublishEventSchema>;
 

@@ -149,3 +149,38 @@ describe("checkTarget with allowPrivate=true", () => {
     });
   }
 });
+
+describe("a URL written without its scheme", () => {
+  const missing = [
+    "localhost:9000/x",
+    "127.0.0.1:9000/hook",
+    "example.com/hook",
+    "example.com:8443/hook",
+    "//example.com/hook",
+    "localhost",
+  ];
+  for (const url of missing) {
+    it(`${url}: says the scheme is missing, not "use https", in development`, () => {
+      const reason = reasonOf(url, dev);
+      expect(reason).toContain("no scheme");
+      expect(reason).toContain("http://");
+      expect(reason).not.toMatch(/use https/);
+    });
+    it(`${url}: says the scheme is missing in production too, suggesting https://`, () => {
+      const reason = reasonOf(url, strict);
+      expect(reason).toContain("no scheme");
+      expect(reason).toContain("https://");
+    });
+  }
+
+  it("suggests the URL with the scheme added", () => {
+    expect(reasonOf("localhost:9000/x", dev)).toContain("http://localhost:9000/x");
+    expect(reasonOf("example.com/hook", strict)).toContain("https://example.com/hook");
+  });
+
+  it("keeps its own reason for a real scheme and for text that is no URL", () => {
+    expect(reasonOf("mailto:ops@example.com", dev)).toBe("scheme mailto: is not allowed; use https");
+    expect(reasonOf("javascript:alert(1)", dev)).toContain("javascript:");
+    expect(reasonOf("not a url", dev)).toBe("target is not a valid absolute URL");
+  });
+});
