@@ -28,6 +28,8 @@ export interface DeliveryHeaderOptions {
   sequence: number;
   partitionKey: string;
   attempt: number;
+  /** The previous sequence of this partition routed to the receiving subscription (deliveries only). */
+  previousSequence?: number;
   nowSeconds: number;
   rawBody: string;
 }
@@ -138,6 +140,7 @@ export async function buildDeliveryHeaders(opts: DeliveryHeaderOptions): Promise
     "X-Event-Sequence": String(opts.sequence),
     "X-Partition-Key": opts.partitionKey,
     "X-Delivery-Attempt": String(opts.attempt),
+    ...(opts.previousSequence !== undefined ? { "X-Previous-Sequence": String(opts.previousSequence) } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ export interface SignedPost {
   sequence: number;
   partitionKey: string;
   attempt: number;
+  previousSequence?: number;
   rawBody: string;
   timeoutMs: number;
   /** Read at most this many bytes of the response body (tasks keep it as their result). */
@@ -49,6 +50,7 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
     sequence: p.sequence,
     partitionKey: p.partitionKey,
     attempt: p.attempt,
+    ...(p.previousSequence !== undefined ? { previousSequence: p.previousSequence } : {}),
     nowSeconds: Math.floor(started / 1000),
     rawBody: p.rawBody,
   });

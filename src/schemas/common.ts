@@ -44,6 +44,27 @@ export const RetryPolicyPatchSchema = z
   })
   .openapi("RetryPolicyPatch");
 
+/** Delivery order per partition: `partition` = one delivery at a time per (subscription, partition), in sequence. */
+export const OrderingSchema = z.enum(["none", "partition"]).openapi("Ordering", { example: "partition" });
+export type Ordering = z.infer<typeof OrderingSchema>;
+
+/** Throttling of one endpoint (webhook or worker), held across every consumer invocation. */
+export const RateLimitSchema = z
+  .object({
+    perSecond: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .openapi({ description: "At most this many requests in any one-second window." }),
+    maxInFlight: z.number().int().min(1).max(1_000).optional().openapi({ description: "At most this many requests at once." }),
+  })
+  .strict()
+  .refine((r) => r.perSecond !== undefined || r.maxInFlight !== undefined, "give perSecond, maxInFlight or both")
+  .openapi("RateLimit");
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
 export const IdParam = z.object({
   id: z
     .string()

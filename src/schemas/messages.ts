@@ -9,6 +9,8 @@ export const DeliveryMessageSchema = z.object({
   subscriptionId: z.string(),
   /** The attempt this message is for; a message for an attempt already started is stale and skipped. */
   attempt: z.number().int().positive(),
+  /** When the partition handed it to the queue (the partition learns the queue's lag from it). */
+  sentAt: z.number().int().optional(),
 });
 
 export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;

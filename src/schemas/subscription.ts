@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { isValidRoutingPattern, isValidTypePattern } from "../domain/patterns.js";
-import { RetryPolicyPatchSchema, RetryPolicySchema } from "./common.js";
+import { OrderingSchema, RateLimitSchema, RetryPolicyPatchSchema, RetryPolicySchema } from "./common.js";
 
 export const Name = z
   .string()
@@ -33,6 +33,8 @@ export const CreateSubscriptionSchema = z
     url: TargetUrl.optional(),
     secret: Secret.optional(),
     retryPolicy: RetryPolicySchema.optional(),
+    ordering: OrderingSchema.optional(),
+    rateLimit: RateLimitSchema.optional(),
   })
   .strict()
   .openapi("CreateSubscription");
@@ -45,6 +47,8 @@ export const UpdateSubscriptionSchema = z
     url: TargetUrl.optional(),
     retryPolicy: RetryPolicyPatchSchema.optional(),
     status: z.enum(["ACTIVE", "DISABLED"]).optional(),
+    ordering: OrderingSchema.optional(),
+    rateLimit: RateLimitSchema.nullable().optional().openapi({ description: "null removes the limit." }),
   })
   .strict()
   .openapi("UpdateSubscription");
@@ -63,6 +67,8 @@ export const SubscriptionSchema = z
     url: z.string().optional(),
     status: SubscriptionStatus,
     retryPolicy: RetryPolicySchema.optional(),
+    ordering: OrderingSchema,
+    rateLimit: RateLimitSchema.optional(),
     disabledReason: z.string().optional(),
     disabledAt: z.string().optional(),
     createdAt: z.string(),
@@ -72,6 +78,22 @@ export const SubscriptionSchema = z
 
 export type SubscriptionView = z.infer<typeof SubscriptionSchema>;
 
+/** What a pending backlog looks like from the endpoint's side. */
+export const BacklogSchema = z
+  .object({
+    pending: z.number().int().openapi({ description: "Deliveries not settled yet (waiting, in backoff, or in flight)." }),
+    inFlight: z.number().int().openapi({ description: "Requests to the endpoint right now." }),
+    oldestPendingSeconds: z.number().int().openapi({ description: "Age of the oldest pending delivery's event; 0 when none." }),
+  })
+  .openapi("Backlog");
+export type Backlog = z.infer<typeof BacklogSchema>;
+
+/** GET of one subscription or webhook: the record plus the live state of its deliveries. */
+export const SubscriptionDetailSchema = SubscriptionSchema.extend({
+  backlog: BacklogSchema,
+  pausedUntil: z.string().optional().openapi({ description: "Set while a 429/503 with Retry-After pauses the whole endpoint." }),
+}).openapi("SubscriptionDetail");
+
 export interface SigningSecret {
   secret: string;
   /** Unix ms after which an old secret no longer signs (rotation grace); absent for the current one. */
@@ -79,7 +101,9 @@ export interface SigningSecret {
 }
 
 /** What the Tenant object stores and the isolate caches: the view plus the signing secrets. */
-export interface SubscriptionRecord extends SubscriptionView {
+export interface SubscriptionRecord extends Omit<SubscriptionView, "ordering"> {
+  /** Absent on records written before ordering existed: "none". */
+  ordering?: SubscriptionView["ordering"];
   secrets: SigningSecret[];
 }
 
@@ -87,7 +111,7 @@ export const SubscriptionListSchema = z.object({ subscriptions: z.array(Subscrip
 
 export function toView(record: SubscriptionRecord): SubscriptionView {
   const { secrets: _secrets, ...view } = record;
-  return view;
+  return { ...view, ordering: record.ordering ?? "none" };
 }
 
 export const SubscriptionCreatedSchema = SubscriptionSchema.extend({

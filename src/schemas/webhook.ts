@@ -1,8 +1,17 @@
 /** /webhooks bodies: the registration shape `{url, events, secret, retryPolicy}`, the delivery log, recovery and rotation. */
 import { z } from "@hono/zod-openapi";
-import { RetryPolicySchema } from "./common.js";
+import { OrderingSchema, RateLimitSchema, RetryPolicySchema } from "./common.js";
 import { DeliveryStatus } from "./event.js";
-import { Name, RoutingPatterns, Secret, SubscriptionSchema, TargetUrl, TypePatterns, UpdateSubscriptionSchema } from "./subscription.js";
+import {
+  Name,
+  RoutingPatterns,
+  Secret,
+  SubscriptionDetailSchema,
+  SubscriptionSchema,
+  TargetUrl,
+  TypePatterns,
+  UpdateSubscriptionSchema,
+} from "./subscription.js";
 
 export const CreateWebhookSchema = z
   .object({
@@ -12,11 +21,14 @@ export const CreateWebhookSchema = z
     retryPolicy: RetryPolicySchema.optional(),
     name: Name.optional(),
     routingKeys: RoutingPatterns.optional(),
+    ordering: OrderingSchema.optional(),
+    rateLimit: RateLimitSchema.optional(),
   })
   .strict()
   .openapi("CreateWebhook");
 
 export const WebhookSchema = SubscriptionSchema.extend({ webhookId: z.string() }).openapi("Webhook");
+export const WebhookDetailSchema = SubscriptionDetailSchema.extend({ webhookId: z.string() }).openapi("WebhookDetail");
 
 export const WebhookCreatedSchema = WebhookSchema.extend({
   secret: z.string().optional().openapi({ description: "Present only when generated: shown once." }),
@@ -36,6 +48,10 @@ export const DeliveryLogSchema = z
         eventId: z.string(),
         partitionKey: z.string(),
         sequence: z.number().int(),
+        previousSequence: z
+          .number()
+          .int()
+          .openapi({ description: "The previous event of this partition routed to this subscription; 0 if none." }),
         status: DeliveryStatus,
         attempts: z.array(
           z.object({

@@ -45,10 +45,13 @@ export async function createSubscription(
   tenantId: string,
   input: CreateSubscription,
 ): Promise<{ record: SubscriptionRecord; generatedSecret?: string }> {
-  if (input.url === undefined && (input.secret !== undefined || input.retryPolicy !== undefined)) {
-    throw new AppError("VALIDATION_FAILED", "secret and retryPolicy apply only to subscriptions with a url.", [
-      { path: input.secret !== undefined ? "secret" : "retryPolicy", message: "needs url" },
-    ]);
+  if (input.url === undefined) {
+    const field = (["secret", "retryPolicy", "rateLimit"] as const).find((f) => input[f] !== undefined);
+    if (field) {
+      throw new AppError("VALIDATION_FAILED", `${field} applies only to subscriptions with a url.`, [
+        { path: field, message: "needs url" },
+      ]);
+    }
   }
   const now = new Date().toISOString();
   const generatedSecret = input.url !== undefined && input.secret === undefined ? generateSecret() : undefined;
@@ -59,6 +62,8 @@ export async function createSubscription(
     events: input.events ?? [],
     routingKeys: input.routingKeys ?? [],
     ...(input.url !== undefined ? { url: checkUrl(env, input.url), retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } } : {}),
+    ordering: input.ordering ?? "none",
+    ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
     status: "ACTIVE",
     secrets: secret !== undefined ? [{ secret }] : [],
     createdAt: now,
@@ -90,8 +95,11 @@ export async function updateSubscription(
   if (input.events !== undefined) patch.events = input.events;
   if (input.routingKeys !== undefined) patch.routingKeys = input.routingKeys;
   if (input.status !== undefined) patch.status = input.status;
+  // Applies to deliveries not attempted yet: the partition reads it when it hands rows out.
+  if (input.ordering !== undefined) patch.ordering = input.ordering;
+  if (input.rateLimit !== undefined) patch.rateLimit = input.rateLimit ?? undefined;
   let generatedSecret: string | undefined;
-  if (input.url !== undefined || input.retryPolicy !== undefined) {
+  if (input.url !== undefined || input.retryPolicy !== undefined || input.rateLimit) {
     const current = await getSubscription(env, tenantId, id);
     if (input.url !== undefined) {
       patch.url = checkUrl(env, input.url);
@@ -100,9 +108,10 @@ export async function updateSubscription(
         patch.secrets = [{ secret: generatedSecret }];
       }
     }
-    if ((patch.url ?? current.url) === undefined && input.retryPolicy !== undefined) {
-      throw new AppError("VALIDATION_FAILED", "retryPolicy applies only to subscriptions with a url.", [
-        { path: "retryPolicy", message: "needs url" },
+    const field = (["retryPolicy", "rateLimit"] as const).find((f) => input[f]);
+    if ((patch.url ?? current.url) === undefined && field) {
+      throw new AppError("VALIDATION_FAILED", `${field} applies only to subscriptions with a url.`, [
+        { path: field, message: "needs url" },
       ]);
     }
     // Only the fields sent change; the rest keep their current values.

@@ -145,7 +145,7 @@ export async function redeliver(
   for (const item of items) byPartition.set(item.partitionKey, [...(byPartition.get(item.partitionKey) ?? []), item.deliveryId]);
   const sent: string[] = [];
   for (const [partitionKey, ids] of byPartition) {
-    sent.push(...(await partitionStub(env, tenantId, partitionKey).redeliver(tenantId, partitionKey, ids)));
+    sent.push(...(await partitionStub(env, tenantId, partitionKey).redeliver(ids)));
   }
   // Only what was really sent again shows as pending (a row pruned from its partition is not).
   if (sent.length > 0) await endpointStub(env, tenantId, subscriptionId).markPending(sent);

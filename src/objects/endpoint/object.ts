@@ -4,38 +4,45 @@
  * health. The consumer writes here once per batch per endpoint, not once per attempt, so a busy
  * endpoint stays far below the per-object request rate. The Partition rows stay the truth; this
  * is the log view. An endpoint failing with no success for the configured window is disabled.
+ *
+ * It is also the endpoint's gate: every consumer invocation asks it before sending, so the rate
+ * limit, the in-flight cap and a Retry-After pause hold across isolates (domain/endpoint-gate.ts),
+ * and it keeps the endpoint's backlog as the partitions last reported it.
  */
 import { DurableObject } from "cloudflare:workers";
 import { settings } from "../../config.js";
+import { DEFAULT_RETRY_POLICY } from "../../domain/backoff.js";
+import { EndpointGate } from "../../domain/endpoint-gate.js";
 import type { DeliveryStatus } from "../../schemas/event.js";
+import type { DeliveryMessage } from "../../schemas/messages.js";
+import type { SubscriptionRecord } from "../../schemas/subscription.js";
 import { disableWebhook } from "../../services/webhooks.js";
+import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
+import type { AttemptEntry, LogEntry } from "./log.js";
+import { Sender, type Settled } from "./sender.js";
+
+export type { AttemptEntry, LogEntry } from "./log.js";
+
+/** Without a rate limit an endpoint still gets at most this many requests at once. */
+const DEFAULT_MAX_IN_FLIGHT = 100;
 
 const MIGRATIONS = [
-  "CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+  META_TABLE,
   `CREATE TABLE log (delivery_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, partition_key TEXT NOT NULL,
      seq INTEGER NOT NULL, status TEXT NOT NULL, attempts TEXT NOT NULL, created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL)`,
   "CREATE INDEX log_newest ON log (created_at DESC, delivery_id DESC)",
   "CREATE INDEX log_status ON log (status, created_at)",
+  "ALTER TABLE log ADD COLUMN prev_seq INTEGER NOT NULL DEFAULT 0",
+  // Unsettled deliveries per partition, as the partitions last reported them.
+  "CREATE TABLE backlog (partition_key TEXT PRIMARY KEY, pending INTEGER NOT NULL, oldest_at INTEGER)",
 ];
 
-export interface AttemptEntry {
-  attempt: number;
-  statusCode?: number;
-  durationMs: number;
-  error?: string;
-  at: number;
-}
-
-/** One delivery's news from a consumer batch. */
-export interface LogEntry {
-  deliveryId: string;
-  eventId: string;
-  partitionKey: string;
-  sequence: number;
-  status: DeliveryStatus;
-  attempt?: AttemptEntry;
+/** The endpoint's live state for GET /webhooks/:id. */
+export interface EndpointState {
+  pausedUntil: number | null;
+  backlog: { pending: number; inFlight: number; oldestPendingSeconds: number };
 }
 
 export interface DeliveryLogItem {
@@ -43,6 +50,7 @@ export interface DeliveryLogItem {
   eventId: string;
   partitionKey: string;
   sequence: number;
+  previousSequence: number;
   status: DeliveryStatus;
   attempts: Array<{ attempt: number; statusCode?: number; durationMs: number; error?: string; at: string }>;
 }
@@ -51,14 +59,92 @@ const PAGE = 50;
 
 export class Endpoint extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly meta: Meta;
+  private readonly gate = new EndpointGate();
+  private readonly sender: Sender;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => migrate(this.sql, MIGRATIONS));
+    this.meta = new Meta(this.sql);
+    this.sender = new Sender(env, (tenantId, sub, settled) => this.settled(tenantId, sub, settled));
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql, MIGRATIONS);
+      this.gate.pause(Number(this.meta.get("paused_until") ?? 0));
+    });
   }
 
-  /** Records a batch of outcomes and re-evaluates health; disables the webhook past the window. */
+  // --- the gate ---
+
+  /**
+   * A batch's deliveries for this endpoint: the ones the gate admits are sent from here, in the
+   * background (this returns at once, so the queue batch never waits for a receiver); the
+   * others come back with the time to try again (no attempt is used for them).
+   */
+  deliver(tenantId: string, sub: SubscriptionRecord, messages: DeliveryMessage[]): Array<{ deliveryId: string; until: number }> {
+    const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
+    const limit = { maxInFlight: DEFAULT_MAX_IN_FLIGHT, ...sub.rateLimit };
+    const now = Date.now();
+    const { admitted, retryAt } = this.gate.admit(now, messages.length, limit, policy.timeoutMs + 1_000);
+    this.sender.start(
+      tenantId,
+      sub,
+      admitted.map((slot, k) => ({ msg: messages[k] as DeliveryMessage, slot })),
+    );
+    return messages.slice(admitted.length).map((m) => ({ deliveryId: m.deliveryId, until: retryAt ?? now + 1_000 }));
+  }
+
+  /** What the sender finished: slots back, pause, backlog, log and health, 410 → disabled. */
+  private async settled(tenantId: string, sub: SubscriptionRecord, { jobs, backlog }: Settled): Promise<void> {
+    this.gate.done(jobs.map((j) => j.slot.token));
+    const pauseUntil = Math.max(0, ...jobs.map((j) => j.pauseUntil ?? 0));
+    if (pauseUntil > 0) this.pause(pauseUntil);
+    this.updateBacklog(backlog);
+    await this.record(
+      tenantId,
+      sub.id,
+      jobs.flatMap((j) => (j.log ? [j.log] : [])),
+    );
+    if (jobs.some((j) => j.disable)) await disableWebhook(this.env, tenantId, sub.id, "the receiver answered 410 Gone");
+  }
+
+  private updateBacklog(backlog: Settled["backlog"]): void {
+    for (const b of backlog) {
+      if (b.pending === 0) this.sql.exec("DELETE FROM backlog WHERE partition_key = ?", b.partitionKey);
+      else {
+        this.sql.exec(
+          "INSERT INTO backlog (partition_key, pending, oldest_at) VALUES (?, ?, ?) ON CONFLICT (partition_key) DO UPDATE SET pending = excluded.pending, oldest_at = excluded.oldest_at",
+          b.partitionKey,
+          b.pending,
+          b.oldestAt,
+        );
+      }
+    }
+  }
+
+  /** The endpoint asked to be left alone until `until` (429/503 with Retry-After). */
+  pause(until: number): void {
+    if (until <= this.gate.pausedUntil) return;
+    this.gate.pause(until);
+    this.meta.set("paused_until", String(until));
+  }
+
+  state(): EndpointState {
+    const now = Date.now();
+    const b = this.sql
+      .exec<{ n: number | null; oldest: number | null }>("SELECT sum(pending) AS n, min(oldest_at) AS oldest FROM backlog")
+      .one();
+    return {
+      pausedUntil: this.gate.pausedUntil > now ? this.gate.pausedUntil : null,
+      backlog: {
+        pending: b.n ?? 0,
+        inFlight: this.gate.inFlightCount(now),
+        oldestPendingSeconds: b.oldest === null ? 0 : Math.max(0, Math.floor((now - b.oldest) / 1000)),
+      },
+    };
+  }
+
+  /** Records log entries (the consumer's drops, the sender's attempts) and re-evaluates health; disables the webhook past the window. */
   async record(tenantId: string, subscriptionId: string, entries: LogEntry[]): Promise<void> {
     const now = Date.now();
     for (const e of entries) this.upsert(e, now);
@@ -69,7 +155,7 @@ export class Endpoint extends DurableObject<Env> {
       this.sql.exec("DELETE FROM meta WHERE k = 'failing_since'");
       this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_success_at', ?)", String(lastOk));
     } else {
-      const since = Number(this.meta("failing_since") ?? Math.min(...attempts.map((a) => a.at)));
+      const since = Number(this.meta.get("failing_since") ?? Math.min(...attempts.map((a) => a.at)));
       this.sql.exec("INSERT OR IGNORE INTO meta (k, v) VALUES ('failing_since', ?)", String(since));
       if (now - since >= settings(this.env).disableAfterMs) {
         this.sql.exec("DELETE FROM meta WHERE k = 'failing_since'");
@@ -86,8 +172,8 @@ export class Endpoint extends DurableObject<Env> {
     if (e.attempt && !attempts.some((a) => a.attempt === e.attempt?.attempt)) attempts.push(e.attempt);
     attempts.sort((a, b) => a.attempt - b.attempt);
     this.sql.exec(
-      `INSERT INTO log (delivery_id, event_id, partition_key, seq, status, attempts, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO log (delivery_id, event_id, partition_key, seq, status, attempts, created_at, updated_at, prev_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (delivery_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
          updated_at = excluded.updated_at`,
       e.deliveryId,
@@ -98,6 +184,7 @@ export class Endpoint extends DurableObject<Env> {
       JSON.stringify(attempts),
       now,
       now,
+      e.previousSequence,
     );
   }
 
@@ -110,6 +197,7 @@ export class Endpoint extends DurableObject<Env> {
         event_id: string;
         partition_key: string;
         seq: number;
+        prev_seq: number;
         status: DeliveryStatus;
         attempts: string;
         created_at: number;
@@ -132,6 +220,7 @@ export class Endpoint extends DurableObject<Env> {
         eventId: r.event_id,
         partitionKey: r.partition_key,
         sequence: r.seq,
+        previousSequence: r.prev_seq,
         status: r.status,
         attempts: (JSON.parse(r.attempts) as AttemptEntry[]).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
       })),
@@ -160,7 +249,7 @@ export class Endpoint extends DurableObject<Env> {
 
   /** When a delivery last succeeded (recovery after re-activation starts there), or null. */
   lastSuccessAt(): number | null {
-    const v = this.meta("last_success_at");
+    const v = this.meta.get("last_success_at");
     return v === undefined ? null : Number(v);
   }
 
@@ -181,10 +270,6 @@ export class Endpoint extends DurableObject<Env> {
     this.sql.exec("DELETE FROM log WHERE updated_at < ? AND status != 'PENDING'", cutoff);
     const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM log").one().n;
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + 86_400_000);
-  }
-
-  private meta(key: string): string | undefined {
-    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0]?.v;
   }
 }
 

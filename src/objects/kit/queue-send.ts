@@ -8,7 +8,7 @@ export const SEND_CHUNK = 100;
 
 export async function sendInChunks<T>(
   items: readonly T[],
-  send: (chunk: T[]) => Promise<void>,
+  send: (chunk: T[]) => Promise<unknown>,
   sent: (chunk: T[]) => void,
   what: string,
 ): Promise<void> {

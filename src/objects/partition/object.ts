@@ -1,10 +1,12 @@
 /**
  * Partition Durable Object (one per tenant + partition key): the ordering and fan-out point.
  * One SQLite transaction dedupes the event id, assigns the next sequence number, appends the
- * event and writes one outbox row per matching push subscription. The rows are the delivery
- * state: the consumer reports every attempt back here, and the alarm re-sends any row whose
- * lease ran out (the queue never took it, or its message was lost), so a 202 means delivered
- * eventually. The alarm also prunes events past retention that have nothing left to deliver.
+ * event and writes one outbox row per matching push subscription (with the previous sequence
+ * routed to that subscription). The rows are the delivery state: the consumer reports every
+ * attempt back here, and the alarm re-sends any row whose lease ran out (the queue never took
+ * it, or its message was lost), so a 202 means delivered eventually. An ordered subscription's
+ * rows wait here, unsent, until the row before them is settled. The alarm also prunes events
+ * past retention that have nothing left to deliver.
  */
 import { DurableObject } from "cloudflare:workers";
 import { HANDOFF_MS, settings } from "../../config.js";
@@ -16,15 +18,29 @@ import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import { sendInChunks } from "../kit/queue-send.js";
 import type { PublishItem } from "./client.js";
-import { type BeginRequest, type BeginResult, begin, type RecordRequest, record } from "./deliveries.js";
-import { type DeliveryRow, deliveryView, MIGRATIONS } from "./sql.js";
+import {
+  type BeginRequest,
+  type BeginResult,
+  BLOCKED_LEASE,
+  backlogOf,
+  begin,
+  messageFor,
+  type RecordRequest,
+  record,
+  release,
+} from "./deliveries.js";
+import { type DeliveryRow, deliveryView, MIGRATIONS, type PartitionBacklog } from "./sql.js";
 
 /** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
 const PAGE_BYTES = 4 * 1024 * 1024;
+/** The queue's observed lag (send → consumer) extends a sent row's lease, up to this much. */
+const MAX_LAG_MS = 15 * 60_000;
 
 export class Partition extends DurableObject<Env> {
   private seq = 0;
   private named = false;
+  /** Moving average of how long the queue takes to hand this partition's messages to a consumer. */
+  private queueLagMs = 0;
   private readonly sql: SqlStorage;
   private readonly meta: Meta;
   private readonly timer: Alarm;
@@ -36,7 +52,9 @@ export class Partition extends DurableObject<Env> {
     this.timer = new Alarm(ctx.storage);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
-      this.seq = Number(this.meta.get("seq") ?? 0);
+      // The log's last sequence; the meta row keeps it when pruning has emptied the log.
+      const last = this.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM events").one().s ?? 0;
+      this.seq = Math.max(last, Number(this.meta.get("seq") ?? 0));
       this.named = this.meta.get("partitionKey") !== undefined;
       await this.timer.load();
     });
@@ -51,9 +69,7 @@ export class Partition extends DurableObject<Env> {
       results = this.ctx.storage.transactionSync(() => {
         // The alarm needs both to build queue messages; they never change for an object.
         if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
-        const out = items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
-        this.meta.set("seq", String(this.seq));
-        return out;
+        return items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
       });
     } catch (err) {
       this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
@@ -92,35 +108,51 @@ export class Partition extends DurableObject<Env> {
       now,
     );
     for (const sub of item.push) {
+      const previous =
+        this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM routed WHERE subscription_id = ?", sub.id).toArray()[0]?.last_seq ?? 0;
+      this.sql.exec(
+        "INSERT INTO routed (subscription_id, last_seq) VALUES (?, ?) ON CONFLICT (subscription_id) DO UPDATE SET last_seq = excluded.last_seq",
+        sub.id,
+        sequence,
+      );
+      // An ordered subscription's row waits while an earlier one of its rows is unsettled.
+      const blocked =
+        sub.ordered &&
+        this.sql.exec("SELECT 1 FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' LIMIT 1", sub.id).toArray().length > 0;
       const deliveryId = newId("dlv");
       this.sql.exec(
         `INSERT INTO deliveries (id, event_id, seq, subscription_id, subscription_name, status, attempts,
-           lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?)`,
+           lease_until, created_at, updated_at, prev_seq, ordered, blocked) VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?)`,
         deliveryId,
         envelope.id,
         sequence,
         sub.id,
         sub.name,
-        now + HANDOFF_MS,
+        blocked ? BLOCKED_LEASE : now + HANDOFF_MS,
         now,
         now,
+        previous,
+        sub.ordered ? 1 : 0,
+        blocked ? 1 : 0,
       );
-      fresh.push({ kind: "delivery", tenantId, partitionKey, deliveryId, subscriptionId: sub.id, attempt: 1 });
+      if (!blocked) {
+        fresh.push({ kind: "delivery", tenantId, partitionKey, deliveryId, subscriptionId: sub.id, attempt: 1, sentAt: now });
+      }
     }
     return result;
   }
 
-  /** Hands rows to the Deliveries queue; a row the queue took gets the full lease. */
+  /** Hands rows to the Deliveries queue; a row the queue took is leased for the queue's lag too. */
   protected async dispatch(messages: DeliveryMessage[], now: number): Promise<void> {
-    const leaseUntil = now + settings(this.env).leaseMs;
+    const leaseUntil = now + settings(this.env).leaseMs + Math.min(MAX_LAG_MS, 2 * this.queueLagMs);
     await sendInChunks(
-      messages,
+      messages.map((m) => ({ ...m, sentAt: now })),
       (chunk) => this.sendToQueue(chunk),
       (chunk) => {
         const ids = chunk.map((m) => m.deliveryId);
         this.sql.exec(
           // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
-          `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND id IN (${ids.map(() => "?").join(",")})`,
+          `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND blocked = 0 AND id IN (${ids.map(() => "?").join(",")})`,
           leaseUntil,
           ...ids,
         );
@@ -139,30 +171,28 @@ export class Partition extends DurableObject<Env> {
     this.timer.fired();
     const now = Date.now();
     const due = this.sql
-      .exec<{ id: string; subscription_id: string; attempts: number }>(
-        "SELECT id, subscription_id, attempts FROM deliveries WHERE status = 'PENDING' AND lease_until <= ? ORDER BY seq LIMIT 1000",
+      .exec<DeliveryRow>(
+        "SELECT * FROM deliveries WHERE status = 'PENDING' AND blocked = 0 AND lease_until <= ? ORDER BY seq LIMIT 1000",
         now,
       )
       .toArray();
-    if (due.length > 0) {
-      const tenantId = this.meta.get("tenantId") ?? "";
-      const partitionKey = this.meta.get("partitionKey") ?? "";
-      const messages = due.map<DeliveryMessage>((r) => ({
-        kind: "delivery",
-        tenantId,
-        partitionKey,
-        deliveryId: r.id,
-        subscriptionId: r.subscription_id,
-        attempt: r.attempts + 1,
-      }));
-      await this.dispatch(messages, now);
-    }
+    if (due.length > 0) await this.dispatch(this.messages(due, now), now);
     this.prune(now);
     await this.timer.rearm(now, this.nextLease(), this.nextPrune());
   }
 
+  private messages(rows: DeliveryRow[], now: number): DeliveryMessage[] {
+    const tenantId = this.meta.get("tenantId") ?? "";
+    const partitionKey = this.meta.get("partitionKey") ?? "";
+    return rows.map((r) => messageFor(r, tenantId, partitionKey, now));
+  }
+
   private prune(now: number): void {
     const cutoff = now - settings(this.env).retentionMs;
+    // The sequence survives an emptied log: the next event still gets the next number.
+    if (this.sql.exec("SELECT 1 FROM events WHERE created_at < ? LIMIT 1", cutoff).toArray().length > 0) {
+      this.meta.set("seq", String(this.seq));
+    }
     this.sql.exec(
       `DELETE FROM events WHERE created_at < ? AND NOT EXISTS
          (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'PENDING')`,
@@ -173,7 +203,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   private nextLease(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT min(lease_until) AS t FROM deliveries WHERE status = 'PENDING'").one().t;
+    return this.sql
+      .exec<{ t: number | null }>("SELECT min(lease_until) AS t FROM deliveries WHERE status = 'PENDING' AND blocked = 0")
+      .one().t;
   }
 
   private nextPrune(): number | null {
@@ -211,45 +243,83 @@ export class Partition extends DurableObject<Env> {
 
   // --- delivery state, reported by the consumer (one call per partition per batch) ---
 
-  beginAttempts(requests: BeginRequest[]): BeginResult[] {
+  /**
+   * Begins, defers or drops each request's delivery. `sentAt` of the messages teaches the
+   * partition the queue's lag. Returns each result and the backlog of the subscriptions touched.
+   */
+  async beginAttempts(requests: BeginRequest[], sentAt: number[] = []): Promise<{ results: BeginResult[]; backlog: PartitionBacklog[] }> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync(() => requests.map((r) => begin(this.sql, r, now)));
+    for (const t of sentAt) this.queueLagMs = 0.8 * this.queueLagMs + 0.2 * Math.max(0, now - t);
+    const { leaseMs } = settings(this.env);
+    const touched = new Set<string>();
+    const released: DeliveryRow[] = [];
+    const results = this.ctx.storage.transactionSync(() =>
+      requests.map((r) => {
+        const result = begin(this.sql, r, now, leaseMs);
+        const sub = this.subscriptionOf(r.deliveryId);
+        if (sub) touched.add(sub);
+        if (sub && "dropped" in result) released.push(...release(this.sql, sub, now, HANDOFF_MS));
+        // The subscription is no longer ordered: its waiting rows go now.
+        if (sub && "ordered" in r && !r.ordered) released.push(...release(this.sql, sub, now, HANDOFF_MS, true));
+        return result;
+      }),
+    );
+    if (released.length > 0) await this.dispatch(this.messages(released, now), now);
+    return { results, backlog: backlogOf(this.sql, touched) };
   }
 
-  recordAttempts(requests: RecordRequest[]): void {
+  /** Records outcomes; a settled row of an ordered subscription lets its next row go. */
+  async recordAttempts(requests: RecordRequest[]): Promise<PartitionBacklog[]> {
     const now = Date.now();
     const { leaseMs } = settings(this.env);
-    this.ctx.storage.transactionSync(() => {
-      for (const r of requests) record(this.sql, r, now, leaseMs);
+    const touched = new Set<string>();
+    const released = this.ctx.storage.transactionSync(() => {
+      const out: DeliveryRow[] = [];
+      for (const r of requests) {
+        const sub = this.subscriptionOf(r.deliveryId);
+        if (sub) touched.add(sub);
+        if (record(this.sql, r, now, leaseMs) && sub) out.push(...release(this.sql, sub, now, HANDOFF_MS));
+      }
+      return out;
     });
+    if (released.length > 0) await this.dispatch(this.messages(released, now), now);
+    return backlogOf(this.sql, touched);
   }
 
-  /** Puts settled rows back to PENDING with a fresh attempt budget and sends them now. */
-  async redeliver(tenantId: string, partitionKey: string, deliveryIds: string[]): Promise<string[]> {
+  private subscriptionOf(deliveryId: string): string | undefined {
+    return this.sql.exec<{ s: string }>("SELECT subscription_id AS s FROM deliveries WHERE id = ?", deliveryId).toArray()[0]?.s;
+  }
+
+  /**
+   * Puts settled rows back to PENDING with a fresh attempt budget and sends them now — except
+   * that an ordered subscription's row waits (blocked) while another of its rows is unsettled.
+   */
+  async redeliver(deliveryIds: string[]): Promise<string[]> {
     const now = Date.now();
-    const messages: DeliveryMessage[] = [];
+    const send: DeliveryRow[] = [];
+    const queued: string[] = [];
     for (const id of deliveryIds) {
       const row = this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ? AND status != 'PENDING'", id).toArray()[0];
       if (!row) continue;
+      const blocked =
+        row.ordered === 1 &&
+        this.sql.exec("SELECT 1 FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' LIMIT 1", row.subscription_id).toArray()
+          .length > 0;
       this.sql.exec(
-        "UPDATE deliveries SET status = 'PENDING', attempt_base = attempts, next_attempt_at = NULL, lease_until = ?, updated_at = ? WHERE id = ?",
-        now + HANDOFF_MS,
+        `UPDATE deliveries SET status = 'PENDING', attempt_base = attempts, next_attempt_at = NULL, lease_until = ?, blocked = ?,
+           updated_at = ? WHERE id = ?`,
+        blocked ? BLOCKED_LEASE : now + HANDOFF_MS,
+        blocked ? 1 : 0,
         now,
         id,
       );
-      messages.push({
-        kind: "delivery",
-        tenantId,
-        partitionKey,
-        deliveryId: id,
-        subscriptionId: row.subscription_id,
-        attempt: row.attempts + 1,
-      });
+      queued.push(id);
+      if (!blocked) send.push(row);
     }
-    if (messages.length > 0) {
+    if (send.length > 0) {
       await this.timer.wakeBy(now + HANDOFF_MS);
-      await this.dispatch(messages, now);
+      await this.dispatch(this.messages(send, now), now);
     }
-    return messages.map((m) => m.deliveryId);
+    return queued;
   }
 }

@@ -17,6 +17,14 @@ export const MIGRATIONS = [
      duration_ms INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL, PRIMARY KEY (delivery_id, attempt))`,
   // A redelivery gives the row a fresh attempt budget: attempts before the base do not count.
   "ALTER TABLE deliveries ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0",
+  // The previous sequence of this partition routed to the row's subscription (X-Previous-Sequence).
+  "ALTER TABLE deliveries ADD COLUMN prev_seq INTEGER NOT NULL DEFAULT 0",
+  // Ordered subscriptions: `blocked` rows wait, unsent, until every earlier row of their
+  // subscription is settled; the ordering state lives with the rows, so it survives restarts.
+  "ALTER TABLE deliveries ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0",
+  "ALTER TABLE deliveries ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0",
+  "CREATE INDEX deliveries_subscription ON deliveries (subscription_id, status, seq)",
+  "CREATE TABLE routed (subscription_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
 ];
 
 export interface DeliveryRow {
@@ -33,6 +41,9 @@ export interface DeliveryRow {
   created_at: number;
   updated_at: number;
   attempt_base: number;
+  prev_seq: number;
+  ordered: number;
+  blocked: number;
   [key: string]: SqlStorageValue;
 }
 
@@ -53,6 +64,15 @@ export interface BeganAttempt {
   /** Attempts up to this number belong to an earlier round (before a redelivery). */
   attemptBase: number;
   subscriptionId: string;
+  previousSequence: number;
+}
+
+/** A subscription's unsettled deliveries in one partition, for the endpoint's backlog. */
+export interface PartitionBacklog {
+  subscriptionId: string;
+  pending: number;
+  /** When the oldest pending row's event was accepted; null when none is pending. */
+  oldestAt: number | null;
 }
 
 export function deliveryView(r: DeliveryRow) {
@@ -62,6 +82,7 @@ export function deliveryView(r: DeliveryRow) {
     subscription: r.subscription_name,
     status: r.status,
     attempts: r.attempts,
+    previousSequence: r.prev_seq,
     ...(r.next_attempt_at !== null && r.status === "PENDING" ? { nextAttemptAt: new Date(r.next_attempt_at).toISOString() } : {}),
     ...(r.last_error !== null ? { lastError: r.last_error } : {}),
   };

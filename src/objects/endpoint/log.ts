@@ -1,0 +1,21 @@
+/** The delivery log's entries, as the sender and the consumer report them to the Endpoint object. */
+import type { DeliveryStatus } from "../../schemas/event.js";
+
+export interface AttemptEntry {
+  attempt: number;
+  statusCode?: number;
+  durationMs: number;
+  error?: string;
+  at: number;
+}
+
+/** One delivery's news from a consumer batch. */
+export interface LogEntry {
+  deliveryId: string;
+  eventId: string;
+  partitionKey: string;
+  sequence: number;
+  previousSequence: number;
+  status: DeliveryStatus;
+  attempt?: AttemptEntry;
+}

@@ -1,0 +1,77 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { EndpointGate } from "../../src/domain/endpoint-gate.js";
+
+/** Every start time admitted, and the most that ever fell into one window of `windowMs`. */
+function maxInWindow(starts: number[], windowMs: number): number {
+  const s = [...starts].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < s.length; i++) {
+    while ((s[i] as number) - (s[j] as number) >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe("EndpointGate", () => {
+  it("admits at most perSecond starts in any one-second window, with slots up to the horizon", () => {
+    const gate = new EndpointGate(1_000);
+    const a = gate.admit(0, 120, { perSecond: 50 }, 10_000);
+    expect(a.admitted).toHaveLength(100); // 50 now, 50 a second later (within the horizon)
+    expect(a.admitted.slice(0, 50).every((x) => x.at === 0)).toBe(true);
+    expect(a.admitted.slice(50).every((x) => x.at === 1_000)).toBe(true);
+    expect(a.retryAt).toBe(2_000);
+  });
+
+  it("caps requests in flight and gives slots back when they finish or expire", () => {
+    const gate = new EndpointGate();
+    const a = gate.admit(0, 5, { maxInFlight: 2 }, 1_000);
+    expect(a.admitted).toHaveLength(2);
+    expect(a.retryAt).toBe(1_000);
+    gate.done([a.admitted[0]?.token as number]);
+    expect(gate.admit(10, 5, { maxInFlight: 2 }, 1_000).admitted).toHaveLength(1);
+    expect(gate.inFlightCount(10)).toBe(2);
+    // Never reported done: the hold time gives the slots back.
+    expect(gate.inFlightCount(1_010)).toBe(0);
+  });
+
+  it("a pause refuses everything until it ends", () => {
+    const gate = new EndpointGate();
+    gate.pause(5_000);
+    expect(gate.admit(1_000, 3, undefined, 1_000)).toEqual({ admitted: [], retryAt: 5_000 });
+    expect(gate.admit(5_000, 3, undefined, 1_000).admitted).toHaveLength(3);
+  });
+
+  it("never exceeds the limits, whatever the sequence of calls", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 700 }), count: fc.integer({ min: 0, max: 80 }), finish: fc.nat(30) }), {
+          maxLength: 60,
+        }),
+        (perSecond, maxInFlight, calls) => {
+          const gate = new EndpointGate(1_000);
+          let now = 0;
+          const starts: number[] = [];
+          const open: number[] = [];
+          for (const c of calls) {
+            now += c.gap;
+            gate.done(open.splice(0, c.finish));
+            const { admitted, retryAt } = gate.admit(now, c.count, { perSecond, maxInFlight }, 60_000);
+            for (const x of admitted) {
+              expect(x.at).toBeGreaterThanOrEqual(now);
+              expect(x.at).toBeLessThanOrEqual(now + 1_000);
+              starts.push(x.at);
+              open.push(x.token);
+            }
+            expect(open.length).toBeLessThanOrEqual(maxInFlight);
+            if (admitted.length < c.count) expect(retryAt).not.toBeNull();
+          }
+          expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(perSecond);
+        },
+      ),
+      { numRuns: 300, seed: 20261127 },
+    );
+  });
+});
