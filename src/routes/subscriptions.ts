@@ -6,6 +6,7 @@ import {
   CreateSubscriptionSchema,
   SubscriptionCreatedSchema,
   SubscriptionListSchema,
+  SubscriptionDetailSchema,
   SubscriptionSchema,
   toView,
   UpdateSubscriptionSchema,
@@ -14,6 +15,7 @@ import {
   createSubscription,
   deleteSubscription,
   getSubscription,
+  subscriptionDetail,
   listSubscriptions,
   updateSubscription,
 } from "../services/subscriptions.js";
@@ -60,11 +62,14 @@ subscriptions.openapi(
     path: "/subscriptions/{id}",
     operationId: "getSubscription",
     tags,
-    summary: "Get a subscription",
+    summary: "Get a subscription, with its backlog (and pausedUntil while a receiver asked for a pause)",
     request: { params: IdParam },
-    responses: { 200: jsonContent(SubscriptionSchema, "The subscription") },
+    responses: { 200: jsonContent(SubscriptionDetailSchema, "The subscription") },
   }),
-  async (c) => c.json(toView(await getSubscription(c.env, c.var.principal.tenantId, c.req.valid("param").id)), 200),
+  async (c) => {
+    const { tenantId } = c.var.principal;
+    return c.json(await subscriptionDetail(c.env, tenantId, await getSubscription(c.env, tenantId, c.req.valid("param").id)), 200);
+  },
 );
 
 subscriptions.openapi(

@@ -5,8 +5,15 @@ import { newId } from "../domain/ids.js";
 import { AppError } from "../errors.js";
 import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import { type SubscriptionRecord, toView } from "../schemas/subscription.js";
-import { CreateWebhookSchema, UpdateWebhookSchema, WebhookCreatedSchema, WebhookSchema, WebhookUpdatedSchema } from "../schemas/webhook.js";
-import { createSubscription, deleteSubscription, updateSubscription } from "../services/subscriptions.js";
+import {
+  CreateWebhookSchema,
+  UpdateWebhookSchema,
+  WebhookCreatedSchema,
+  WebhookDetailSchema,
+  WebhookSchema,
+  WebhookUpdatedSchema,
+} from "../schemas/webhook.js";
+import { createSubscription, deleteSubscription, subscriptionDetail, updateSubscription } from "../services/subscriptions.js";
 import { getWebhook, listWebhooks, recoverAfterDisable } from "../services/webhooks.js";
 import { tenantRoute } from "./route.js";
 
@@ -59,9 +66,13 @@ webhooks.openapi(
     tags,
     summary: "Get a webhook",
     request: { params: IdParam },
-    responses: { 200: jsonContent(WebhookSchema, "The webhook") },
+    responses: { 200: jsonContent(WebhookDetailSchema, "The webhook, with its backlog (and pausedUntil while paused)") },
   }),
-  async (c) => c.json(webhookView(await getWebhook(c.env, c.var.principal.tenantId, c.req.valid("param").id)), 200),
+  async (c) => {
+    const { tenantId } = c.var.principal;
+    const detail = await subscriptionDetail(c.env, tenantId, await getWebhook(c.env, tenantId, c.req.valid("param").id));
+    return c.json({ webhookId: detail.id, ...detail }, 200);
+  },
 );
 
 webhooks.openapi(

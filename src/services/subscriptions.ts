@@ -12,7 +12,7 @@ import { AppError } from "../errors.js";
 import { endpointStub } from "../objects/endpoint/client.js";
 import { tenantStub } from "../objects/tenant/client.js";
 import type { StoreResult } from "../objects/tenant/records.js";
-import type { CreateSubscription, SubscriptionRecord, UpdateSubscription } from "../schemas/subscription.js";
+import { type CreateSubscription, type SubscriptionRecord, toView, type UpdateSubscription } from "../schemas/subscription.js";
 import { forgetSubscriptions } from "./subscription-cache.js";
 
 export function checkUrl(env: Env, url: string): string {
@@ -72,6 +72,18 @@ export async function createSubscription(
   const created = unwrap(await tenantStub(env, tenantId).createSubscription(record));
   forgetSubscriptions(tenantId);
   return { record: created, ...(generatedSecret !== undefined ? { generatedSecret } : {}) };
+}
+
+/** A subscription with its live delivery state: backlog, and the pause a receiver asked for. */
+export async function subscriptionDetail(env: Env, tenantId: string, record: SubscriptionRecord) {
+  const empty = { backlog: { pending: 0, inFlight: 0, oldestPendingSeconds: 0 } };
+  if (record.url === undefined) return { ...toView(record), ...empty };
+  const state = await endpointStub(env, tenantId, record.id).state();
+  return {
+    ...toView(record),
+    backlog: state.backlog,
+    ...(state.pausedUntil !== null ? { pausedUntil: new Date(state.pausedUntil).toISOString() } : {}),
+  };
 }
 
 export async function listSubscriptions(env: Env, tenantId: string): Promise<SubscriptionRecord[]> {
