@@ -52,7 +52,7 @@ async function until(apiKey: string, id: string, status: string, timeout = 10_00
 }
 
 describe("tasks and workers", () => {
-  it("runs the seed's task on a worker, signed like a webhook, and keeps its result", async () => {
+  it("runs a process.order task on a worker, signed like a webhook, and keeps its result", async () => {
     const { tenantId, apiKey } = await newTenant();
     const hook = bucket("wk");
     await script(hook.name, { responses: [{ status: 200, body: JSON.stringify({ shipped: true, trackingId: "trk-1" }) }] });
