@@ -1,5 +1,5 @@
 /**
- * The two-tier cache through the worker: the seed's cache-aside sequence, time-based expiry (exact
+ * The two-tier cache through the worker: the cache-aside sequence (MISS, read the source, PUT, HIT), time-based expiry (exact
  * to the second, below KV's 60 s minimum), event-based and manual invalidation, tenant isolation,
  * the Cache API being filled from KV, and the limits.
  */
@@ -22,7 +22,7 @@ async function item(apiKey: string, itemId: string, price: number) {
   expect((await call(`/catalog/items/${itemId}`, { method: "PUT", key: apiKey, body: { name: itemId, price } })).status).toBe(201);
 }
 
-describe("cache-aside (the seed's sequence)", () => {
+describe("cache-aside", () => {
   it("GET /cache MISS → GET /orders/:id from the source → PUT /cache → GET /cache HIT", async () => {
     const { apiKey } = await newTenant();
     await item(apiKey, "item-456", 99.99);
@@ -33,7 +33,7 @@ describe("cache-aside (the seed's sequence)", () => {
     });
     expect(created.status).toBe(201);
     expect((await call("/orders/order-123", { method: "PATCH", key: apiKey, body: { status: "PROCESSING" } })).status).toBe(200);
-    expect((await del(apiKey, "order-123")).status).toBe(204); // start from an empty cache, as the seed does
+    expect((await del(apiKey, "order-123")).status).toBe(204); // start from an empty cache
 
     const miss = await get(apiKey, "order-123");
     expect(miss.headers.get("x-cache-status")).toBe("MISS");
@@ -87,7 +87,7 @@ describe("time-based invalidation", () => {
     await expectProblem(expired, 404, "NOT_FOUND");
   });
 
-  it("uses the seed's max-age=3600 and refuses a malformed or out-of-range max-age", async () => {
+  it("stores with max-age=3600 (a TTL of one hour) and refuses a malformed or out-of-range max-age", async () => {
     const { apiKey } = await newTenant();
     const res = await put(
       apiKey,

@@ -16,7 +16,7 @@ const publish = (key: string, body: unknown, headers?: Record<string, string>) =
   call("/events", { method: "POST", key, body, ...(headers ? { headers } : {}) });
 
 describe("POST /events", () => {
-  it("publishes the seed's event and fills the envelope's defaults", async () => {
+  it("publishes an order.created event and fills the envelope's defaults", async () => {
     const { tenantId, apiKey } = await newTenant();
     const res = await publish(apiKey, { type: "order.created", data: { orderId: "order-123", customerId: "cust-456", total: 99.95 } });
     expect(res.status).toBe(202);
@@ -150,7 +150,7 @@ describe("subscriptions and routing", () => {
     await subscribe(apiKey, { name: "eu-fulfillment", routingKeys: ["order.region.eu-west.#"] });
     await subscribe(apiKey, { name: "audit" });
 
-    // The seed's routing example.
+    // A routing key under order.region.us-east: routedTo names the subscriptions whose routingKeys match it.
     const routed = await json<Result>(
       await publish(apiKey, {
         type: "order.status.changed",

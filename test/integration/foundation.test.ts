@@ -78,17 +78,21 @@ describe("error model", () => {
       413,
       "PAYLOAD_TOO_LARGE",
     );
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode("y".repeat(64 * 1024)));
-        controller.close();
-      },
-    });
+    // The body is written by this test into a native pipe, and the writes are awaited here whether
+    // or not the worker read them. (A JavaScript ReadableStream body would be pumped by the runtime
+    // instead, and when the worker cancels its read that pump fails as an uncaught exception.)
+    const { readable, writable } = new IdentityTransformStream();
+    const writer = writable.getWriter();
+    const writing = (async () => {
+      for (let i = 0; i < 5; i++) await writer.write(new TextEncoder().encode("y".repeat(64 * 1024)));
+      await writer.close();
+    })().catch(() => undefined);
     await expectProblem(
-      await call("/tenants/keys", { method: "POST", raw: stream, headers: { "content-type": "application/json" } }),
+      await call("/tenants/keys", { method: "POST", raw: readable, headers: { "content-type": "application/json" } }),
       413,
       "PAYLOAD_TOO_LARGE",
     );
+    await writing;
   });
 
   it("validation → 400 VALIDATION_FAILED with errors[{path, message}]", async () => {

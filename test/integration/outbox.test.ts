@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { Partition } from "../../src/objects/partition/object.js";
 import type { DeliveryMessage } from "../../src/schemas/messages.js";
 import { call, json, newTenant } from "../helpers/api.js";
-import { bucket, received, script, sleep, waitFor } from "../helpers/hooks.js";
+import { bucket, received, script, waitFor } from "../helpers/hooks.js";
 
 type SendToQueue = (messages: DeliveryMessage[]) => Promise<void>;
 /** sendToQueue is the Partition's one call to the queue; tests replace it to simulate failures. */
@@ -82,11 +82,16 @@ describe("delivery through the outbox", () => {
 
   it("delivers a row whose sendBatch failed, from the alarm", async () => {
     const { tenantId, apiKey, hook } = await setup();
-    sendSpy().mockRejectedValueOnce(new Error("queue unavailable"));
+    const send = sendSpy().mockRejectedValueOnce(new Error("queue unavailable"));
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const { eventId } = await publish(apiKey, "p-fail");
-    await sleep(1500);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining("delivery sendBatch failed; the alarm will re-send"));
     expect(await received(hook.name)).toHaveLength(0);
     expect(await deliveryStatus(apiKey, eventId, "p-fail")).toMatchObject([{ status: "PENDING", attempts: 0 }]);
+    // Within the hand-off lease the alarm hands nothing to the queue.
+    expect(await runDurableObjectAlarm(partition(tenantId, "p-fail"))).toBe(true);
+    expect(send).toHaveBeenCalledTimes(1);
 
     await expireLeases(tenantId, "p-fail");
     expect(await runDurableObjectAlarm(partition(tenantId, "p-fail"))).toBe(true);
@@ -96,11 +101,11 @@ describe("delivery through the outbox", () => {
 
   it("delivers a row whose queue message was lost after sendBatch, once its lease runs out", async () => {
     const { tenantId, apiKey, hook } = await setup();
-    sendSpy().mockResolvedValueOnce(undefined); // "sent", but the message never arrives
+    const send = sendSpy().mockResolvedValueOnce(undefined); // "sent", but the message never arrives
     const { eventId } = await publish(apiKey, "p-lost");
     // Within the lease the alarm sends nothing: the message may still be in flight.
     expect(await runDurableObjectAlarm(partition(tenantId, "p-lost"))).toBe(true);
-    await sleep(1500);
+    expect(send).toHaveBeenCalledTimes(1);
     expect(await received(hook.name)).toHaveLength(0);
 
     await expireLeases(tenantId, "p-lost");
@@ -118,8 +123,10 @@ describe("delivery through the outbox", () => {
     await vi.waitFor(async () =>
       expect(await deliveryStatus(apiKey, eventId, "p-backoff")).toMatchObject([{ status: "PENDING", attempts: 1 }]),
     );
+    // The retry is already a delayed queue message: the alarm hands nothing more to the queue.
+    const send = sendSpy();
     await runDurableObjectAlarm(partition(tenantId, "p-backoff"));
-    await sleep(500);
+    expect(send).not.toHaveBeenCalled();
     expect(await received(hook.name)).toHaveLength(1);
 
     const both = await waitFor(hook.name, 2, 8000);

@@ -43,7 +43,7 @@ const eventually = (fn: () => Promise<void>, timeout = 15_000) => vi.waitFor(fn,
 const gaps = (rs: Received[]) => rs.slice(1).map((r, i) => r.at - (rs[i]?.at ?? 0));
 
 describe("registration", () => {
-  it("accepts the seed's body and never returns a client secret", async () => {
+  it("accepts url, events, secret and retryPolicy, and never returns a client secret", async () => {
     const { apiKey } = await newTenant();
     const hook = bucket();
     const created = await register(apiKey, {

@@ -13,7 +13,7 @@ import {
 const noJitter = () => 0.5;
 
 describe("defaults", () => {
-  it("match the contract", () => {
+  it("are 12 attempts from 5 s for webhooks and 5 attempts from 1 s for tasks", () => {
     expect(DEFAULT_RETRY_POLICY).toEqual({ maxAttempts: 12, backoffMs: 5000, timeoutMs: 15000 });
     expect(DEFAULT_TASK_RETRY).toEqual({ maxAttempts: 5, backoffMs: 1000 });
   });

@@ -78,7 +78,7 @@ describe("estimateSeconds", () => {
 });
 
 describe("estimatedProcessingTime", () => {
-  it("formats like the seed: seconds, then minutes, then hours", () => {
+  it("formats as whole seconds, then minutes, then hours", () => {
     expect(estimatedProcessingTime({ ahead: 0, typeAvgMs: 29_000, anyAvgMs: null, parallelism: 1 })).toBe("30s");
     expect(estimatedProcessingTime({ ahead: 0, typeAvgMs: 200, anyAvgMs: null, parallelism: 1 })).toBe("2s");
     expect(estimatedProcessingTime({ ahead: 119, typeAvgMs: 1000, anyAvgMs: null, parallelism: 1 })).toBe("2m");

@@ -10,7 +10,7 @@ import {
   SubscriptionIndex,
 } from "../../src/domain/patterns";
 
-/** Reference rule, written directly from the contract on top of matchPattern. */
+/** Reference rule, written directly from the matching rules (events, then routingKeys) on top of matchPattern. */
 function referenceMatches(sub: Matchable, type: string, routingKey: string | undefined): boolean {
   const events = sub.events ?? [];
   const typeOk = events.length === 0 || events.some((p) => matchPattern(p, type));
@@ -155,7 +155,7 @@ describe("SubscriptionIndex", () => {
     ["order.created", undefined, ["all", "empty-events", "order-any", "order-star", "created-suffix", "multi"]],
     ["created", undefined, ["all", "empty-events", "created-suffix"]],
     ["order.status.changed", undefined, ["all", "empty-events", "order-any", "exact", "multi"]],
-    // seed example from the design contract
+    // a routing key under order.region.us-east
     [
       "order.status.changed",
       "order.region.us-east.status.shipped",
@@ -177,7 +177,7 @@ describe("SubscriptionIndex", () => {
     expect(ids(index.match(type, routingKey))).toEqual(ids(subs.filter((s) => referenceMatches(s, type, routingKey))));
   });
 
-  it("seed example: routingKeys order.region.us-east.# matches order.region.us-east.status.shipped", () => {
+  it("routingKeys order.region.us-east.# matches order.region.us-east.status.shipped", () => {
     const idx = new SubscriptionIndex([{ id: "s1", events: ["order.status.changed"], routingKeys: ["order.region.us-east.#"] }]);
     expect(ids(idx.match("order.status.changed", "order.region.us-east.status.shipped"))).toEqual(["s1"]);
     expect(ids(idx.match("order.status.changed"))).toEqual([]);

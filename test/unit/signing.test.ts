@@ -55,7 +55,7 @@ describe("generateSecret", () => {
 });
 
 describe("buildDeliveryHeaders", () => {
-  it("returns exactly the contract's headers", async () => {
+  it("returns exactly the documented delivery headers", async () => {
     const opts = deliveryOpts([generateSecret()]);
     const h = await buildDeliveryHeaders(opts);
     expect(Object.keys(h).sort()).toEqual(

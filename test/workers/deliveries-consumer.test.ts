@@ -1,0 +1,298 @@
+/**
+ * Unit tests of the Deliveries queue consumer: the worker's own `queue` handler is called with a
+ * batch built by `createMessageBatch`, and `getQueueResult` tells what happened to each message.
+ * The rows are real (a publish writes them into a real Partition object) and the receiver is the
+ * real HTTP one, but the Partition's own queue send is stubbed out, so the only consumer that
+ * sees a message is the one each test calls. The consumer's re-queued retries go to a recording
+ * DELIVERIES binding, so every retry and its delay can be checked and nothing runs in the background.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index.js";
+import { partitionStub } from "../../src/objects/partition/client.js";
+import type { BeginRequest, RecordRequest } from "../../src/objects/partition/deliveries.js";
+import { Partition } from "../../src/objects/partition/object.js";
+import type { DeliveryMessage } from "../../src/schemas/messages.js";
+import { call, json, newTenant } from "../helpers/api.js";
+import { bucket, received, script } from "../helpers/hooks.js";
+import type { Script } from "../helpers/receiver.js";
+
+type SendToQueue = (messages: DeliveryMessage[]) => Promise<void>;
+type Retried = { body: DeliveryMessage; delaySeconds?: number; contentType?: string };
+
+afterEach(() => vi.restoreAllMocks());
+
+/** A tenant, a subscription to a fresh receiver bucket, and one published event whose delivery row is PENDING. */
+async function pending(opts: { retryPolicy?: Record<string, number>; answers?: Script } = {}) {
+  // The row is written, but its message never reaches the real queue: the test is the consumer.
+  vi.spyOn(Partition.prototype as unknown as { sendToQueue: SendToQueue }, "sendToQueue").mockResolvedValue(undefined);
+  const { tenantId, apiKey } = await newTenant();
+  const hook = bucket("dc");
+  if (opts.answers) await script(hook.name, opts.answers);
+  const res = await call("/subscriptions", {
+    method: "POST",
+    key: apiKey,
+    body: { name: "receiver", events: ["order.#"], url: hook.url, ...(opts.retryPolicy ? { retryPolicy: opts.retryPolicy } : {}) },
+  });
+  expect(res.status).toBe(201);
+  const sub = await json<{ id: string }>(res);
+  const partitionKey = `p-${crypto.randomUUID()}`;
+  const published = await call("/events", { method: "POST", key: apiKey, body: { type: "order.created", data: {}, partitionKey } });
+  expect(published.status).toBe(202);
+  const { eventId } = await json<{ eventId: string }>(published);
+  const row = async () => {
+    const found = await partitionStub(env, tenantId, partitionKey).getEvent(eventId);
+    return found?.deliveries[0];
+  };
+  const first = await row();
+  if (!first) throw new Error("no delivery row was written");
+  const message: DeliveryMessage = {
+    kind: "delivery",
+    tenantId,
+    partitionKey,
+    deliveryId: first.deliveryId,
+    subscriptionId: sub.id,
+    attempt: 1,
+  };
+  return { tenantId, apiKey, hook, sub, eventId, message, row };
+}
+
+/** Runs one batch through the worker's queue handler with a DELIVERIES binding that records retries. */
+async function consume(bodies: unknown[], overrides: Partial<Env> = {}, queue = "edgebus-deliveries") {
+  const sent: Retried[] = [];
+  const deliveries = { sendBatch: async (batch: Iterable<Retried>) => void sent.push(...batch) };
+  const testEnv = { ...env, DELIVERIES: deliveries as unknown as Queue, ...overrides };
+  const batch = createMessageBatch<unknown>(
+    queue,
+    bodies.map((body, i) => ({ id: `msg-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const retried = batch.messages.map((m) => vi.spyOn(m, "retry"));
+  const ctx = createExecutionContext();
+  await worker.queue(batch, testEnv, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { result, sent, retried };
+}
+
+/**
+ * The PARTITION binding with one of the consumer's two calls refused, as platform trouble would
+ * (an overloaded or resetting object): the failure reaches the consumer as a rejected call.
+ */
+function partitionRefusing(method: "beginAttempts" | "recordAttempts"): Env["PARTITION"] {
+  const refuse = () => Promise.reject(new Error("storage unavailable"));
+  return {
+    idFromName: (name: string) => env.PARTITION.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const real = env.PARTITION.get(id);
+      return {
+        beginAttempts: method === "beginAttempts" ? refuse : (r: BeginRequest[]) => real.beginAttempts(r),
+        recordAttempts: method === "recordAttempts" ? refuse : (r: RecordRequest[]) => real.recordAttempts(r),
+      };
+    },
+  } as unknown as Env["PARTITION"];
+}
+
+const logOf = async (apiKey: string, subId: string) =>
+  json<{ deliveries: Array<{ status: string; attempts: Array<{ attempt: number; statusCode?: number; error?: string }> }> }>(
+    await call(`/webhooks/${subId}/deliveries`, { key: apiKey }),
+  );
+
+describe("deliveries consumer: acks", () => {
+  it("a 2xx answer: acked, DELIVERED, logged, and nothing re-queued", async () => {
+    const { apiKey, hook, sub, eventId, message, row } = await pending();
+    const { result, sent } = await consume([message]);
+    expect(result).toMatchObject({ explicitAcks: ["msg-0"], retryMessages: [], ackAll: false, retryBatch: { retry: false } });
+    expect(sent).toEqual([]);
+    const got = await received(hook.name);
+    expect(got.map((r) => [r.headers["x-event-id"], r.headers["x-delivery-attempt"]])).toEqual([[eventId, "1"]]);
+    expect(await row()).toMatchObject({ status: "DELIVERED", attempts: 1 });
+    expect((await logOf(apiKey, sub.id)).deliveries).toMatchObject([{ status: "DELIVERED", attempts: [{ attempt: 1, statusCode: 200 }] }]);
+  });
+
+  it("a malformed body: acked and dropped, with an error log and no request", async () => {
+    const { hook } = await pending();
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const { result, sent } = await consume([{ kind: "delivery", deliveryId: 42 }, "not even an object"]);
+    expect(result.explicitAcks).toEqual(["msg-0", "msg-1"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(sent).toEqual([]);
+    expect(error.mock.calls.map((c) => JSON.parse(String(c[0])))).toEqual([
+      { level: "error", message: "malformed delivery message dropped", id: "msg-0" },
+      { level: "error", message: "malformed delivery message dropped", id: "msg-1" },
+    ]);
+    expect(await received(hook.name)).toEqual([]);
+  });
+
+  it("an unknown delivery, a settled one and an attempt already started: acked as stale, nothing sent", async () => {
+    const { hook, message, row } = await pending();
+    await consume([message]);
+    expect(await row()).toMatchObject({ status: "DELIVERED", attempts: 1 });
+    const unknown = { ...message, deliveryId: "dlv_unknown" };
+    const { result, sent } = await consume([unknown, message, { ...message, attempt: 1 }]);
+    expect(result.explicitAcks).toEqual(["msg-0", "msg-1", "msg-2"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(sent).toEqual([]);
+    expect(await received(hook.name)).toHaveLength(1);
+
+    // Still pending, but attempt 1 was started already (its message came twice): only one POST.
+    const other = await pending({
+      answers: { responses: [{ status: 500 }] },
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    await consume([other.message]);
+    const again = await consume([other.message]);
+    expect(again.result.explicitAcks).toEqual(["msg-0"]);
+    expect(again.sent).toEqual([]);
+    expect(await received(other.hook.name)).toHaveLength(1);
+    expect(await other.row()).toMatchObject({ status: "PENDING", attempts: 1 });
+  });
+
+  it("a disabled subscription: acked, DROPPED and shown in its log, nothing sent", async () => {
+    const { apiKey, hook, sub, message, row } = await pending();
+    const off = await call(`/subscriptions/${sub.id}`, { method: "PATCH", key: apiKey, body: { status: "DISABLED" } });
+    expect(off.status).toBe(200);
+    const { result, sent } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    expect(await received(hook.name)).toEqual([]);
+    expect(await row()).toMatchObject({ status: "DROPPED", lastError: "subscription is disabled" });
+    expect((await logOf(apiKey, sub.id)).deliveries).toMatchObject([{ status: "DROPPED", attempts: [] }]);
+  });
+
+  it("a deleted subscription: acked and DROPPED, nothing sent", async () => {
+    const { apiKey, hook, sub, message, row } = await pending();
+    expect((await call(`/subscriptions/${sub.id}`, { method: "DELETE", key: apiKey })).status).toBe(204);
+    const { result, sent } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    expect(await received(hook.name)).toEqual([]);
+    expect(await row()).toMatchObject({ status: "DROPPED", lastError: "subscription was deleted" });
+  });
+
+  it("a 410 Gone: acked, DROPPED, and the webhook is disabled", async () => {
+    const { apiKey, sub, message, row } = await pending({ answers: { responses: [{ status: 410 }] } });
+    const { result, sent } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    expect(await row()).toMatchObject({ status: "DROPPED", lastError: "receiver answered 410" });
+    const after = await json(await call(`/subscriptions/${sub.id}`, { key: apiKey }));
+    expect(after).toMatchObject({ status: "DISABLED", disabledReason: "the receiver answered 410 Gone" });
+  });
+
+  it("a failure on the last attempt: acked and FAILED, nothing re-queued", async () => {
+    const { message, row } = await pending({
+      answers: { responses: [{ status: 500 }] },
+      retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    const { result, sent } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    expect(await row()).toMatchObject({ status: "FAILED", attempts: 1, lastError: "receiver answered 500" });
+  });
+
+  it("a target the settings refuse: FAILED at once, without a request, whatever attempts are left", async () => {
+    const { hook, message, row } = await pending({ retryPolicy: { maxAttempts: 5, backoffMs: 1000, timeoutMs: 5000 } });
+    const { result, sent } = await consume([message], { ALLOW_PRIVATE_TARGETS: "false" });
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    expect(await received(hook.name)).toEqual([]);
+    expect(await row()).toMatchObject({ status: "FAILED", lastError: expect.stringMatching(/^target refused: /) });
+  });
+});
+
+describe("deliveries consumer: retries", () => {
+  it("a 5xx with attempts left: acked, and the next attempt re-queued with the backoff as its delay", async () => {
+    const { message, row } = await pending({
+      answers: { responses: [{ status: 500 }] },
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    const { result, sent, retried } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(retried[0]).not.toHaveBeenCalled();
+    // backoffMs 1000 × 2^0 with ±20 % jitter, in whole seconds: 1 s.
+    expect(sent).toEqual([{ body: { ...message, attempt: 2 }, delaySeconds: 1, contentType: "json" }]);
+    const r = await row();
+    expect(r).toMatchObject({ status: "PENDING", attempts: 1, lastError: "receiver answered 500" });
+    expect(Date.parse(r?.nextAttemptAt ?? "") - Date.now()).toBeLessThanOrEqual(1000);
+  });
+
+  it("a 503 with Retry-After: re-queued after that many seconds", async () => {
+    const { message } = await pending({
+      answers: { responses: [{ status: 503, headers: { "retry-after": "7" } }] },
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    const { result, sent } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([{ body: { ...message, attempt: 2 }, delaySeconds: 7, contentType: "json" }]);
+  });
+
+  it("a delay past the queue's 12 h: acked and not re-queued; the row waits for the partition's alarm", async () => {
+    const { message, row } = await pending({
+      answers: { responses: [{ status: 503, headers: { "retry-after": "86400" } }] },
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    const { result, sent } = await consume([message]);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    const r = await row();
+    expect(r).toMatchObject({ status: "PENDING", attempts: 1 });
+    expect(Date.parse(r?.nextAttemptAt ?? "") - Date.now()).toBeGreaterThan(86_000_000);
+  });
+
+  it("a failing partition call: each message of that partition retried after 5 s, nothing sent", async () => {
+    const { hook, message, row } = await pending();
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const { result, sent, retried } = await consume([message], { PARTITION: partitionRefusing("beginAttempts") });
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect(retried[0]).toHaveBeenCalledWith({ delaySeconds: 5 });
+    expect(sent).toEqual([]);
+    expect(await received(hook.name)).toEqual([]);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 0 });
+    expect(error).toHaveBeenCalledWith(expect.stringContaining("beginning deliveries failed"));
+  });
+
+  it("a failing record of outcomes: acked without a re-queue (the row's lease brings it back)", async () => {
+    const { message, row } = await pending({
+      answers: { responses: [{ status: 500 }] },
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const { result, sent } = await consume([message], { PARTITION: partitionRefusing("recordAttempts") });
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(sent).toEqual([]);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
+    expect(error).toHaveBeenCalledWith(expect.stringContaining("recording deliveries failed"));
+  });
+
+  it("a refused re-queue or log write: still acked, and each is logged as a warning", async () => {
+    const { message, row } = await pending({
+      answers: { responses: [{ status: 500 }] },
+      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+    });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const refusing = { sendBatch: () => Promise.reject(new Error("queue unavailable")) } as unknown as Queue;
+    const brokenLog = {
+      idFromName: (name: string) => env.ENDPOINT.idFromName(name),
+      get: () => ({ record: () => Promise.reject(new Error("endpoint unavailable")) }),
+    } as unknown as Env["ENDPOINT"];
+    const { result } = await consume([message], { DELIVERIES: refusing, ENDPOINT: brokenLog });
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
+    expect(warn.mock.calls.map((c) => (JSON.parse(String(c[0])) as { message: string }).message)).toEqual([
+      "sending retries failed; the alarm will re-send",
+      "delivery log write failed",
+    ]);
+  });
+});
+
+describe("queue dispatch", () => {
+  it("a batch from a queue without a consumer (a dead-letter queue) is retried after a minute", async () => {
+    const { message, hook } = await pending();
+    const { result, retried } = await consume([message], {}, "edgebus-deliveries-dlq");
+    expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect(retried[0]).toHaveBeenCalledWith({ delaySeconds: 60 });
+    expect(await received(hook.name)).toEqual([]);
+  });
+});
