@@ -5,8 +5,8 @@ import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/com
 import {
   CreateSubscriptionSchema,
   SubscriptionCreatedSchema,
-  SubscriptionListSchema,
   SubscriptionDetailSchema,
+  SubscriptionListSchema,
   SubscriptionSchema,
   toView,
   UpdateSubscriptionSchema,
@@ -15,8 +15,8 @@ import {
   createSubscription,
   deleteSubscription,
   getSubscription,
-  subscriptionDetail,
   listSubscriptions,
+  subscriptionDetail,
   updateSubscription,
 } from "../services/subscriptions.js";
 import { tenantRoute } from "./route.js";

@@ -1,17 +1,19 @@
 /**
- * Unit tests of the Deliveries queue consumer: the worker's own `queue` handler is called with a
- * batch built by `createMessageBatch`, and `getQueueResult` tells what happened to each message.
- * The rows are real (a publish writes them into a real Partition object) and the receiver is the
- * real HTTP one, but the Partition's own queue send is stubbed out, so the only consumer that
- * sees a message is the one each test calls. The consumer's re-queued retries go to a recording
- * DELIVERIES binding, so every retry and its delay can be checked and nothing runs in the background.
+ * Unit tests of the Deliveries queue consumer and of what the endpoint's sender does with what it
+ * hands over: the worker's own `queue` handler is called with a batch built by
+ * `createMessageBatch`, and `getQueueResult` tells what happened to each message. The rows are
+ * real (a publish writes them into a real Partition object) and the receiver is the real HTTP
+ * one, but the Partition's own queue send is stubbed out, so the only consumer that sees a first
+ * message is the one each test calls. Deferred messages the consumer re-queues go to a recording
+ * DELIVERIES binding. The requests themselves run in the Endpoint object (so a slow receiver
+ * never holds up a batch): their outcomes are awaited on the partition row.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index.js";
+import { endpointStub } from "../../src/objects/endpoint/client.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
-import type { BeginRequest, RecordRequest } from "../../src/objects/partition/deliveries.js";
 import { Partition } from "../../src/objects/partition/object.js";
 import type { DeliveryMessage } from "../../src/schemas/messages.js";
 import { call, json, newTenant } from "../helpers/api.js";
@@ -74,23 +76,18 @@ async function consume(bodies: unknown[], overrides: Partial<Env> = {}, queue = 
   return { result, sent, retried };
 }
 
-/**
- * The PARTITION binding with one of the consumer's two calls refused, as platform trouble would
- * (an overloaded or resetting object): the failure reaches the consumer as a rejected call.
- */
-function partitionRefusing(method: "beginAttempts" | "recordAttempts"): Env["PARTITION"] {
+/** A binding whose objects refuse every call, as platform trouble would (an overloaded or resetting object). */
+function refusing<B extends "PARTITION" | "ENDPOINT">(binding: B): Env[B] {
   const refuse = () => Promise.reject(new Error("storage unavailable"));
   return {
-    idFromName: (name: string) => env.PARTITION.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const real = env.PARTITION.get(id);
-      return {
-        beginAttempts: method === "beginAttempts" ? refuse : (r: BeginRequest[]) => real.beginAttempts(r),
-        recordAttempts: method === "recordAttempts" ? refuse : (r: RecordRequest[]) => real.recordAttempts(r),
-      };
-    },
-  } as unknown as Env["PARTITION"];
+    idFromName: (name: string) => env[binding].idFromName(name),
+    get: () => ({ beginAttempts: refuse, recordAttempts: refuse, deliver: refuse, record: refuse }),
+  } as unknown as Env[B];
 }
+
+/** The row once the endpoint's sender has recorded its outcome. */
+const settledRow = (row: () => Promise<unknown>, expected: Record<string, unknown>) =>
+  vi.waitFor(async () => expect(await row()).toMatchObject(expected), { timeout: 8_000, interval: 50 });
 
 const logOf = async (apiKey: string, subId: string) =>
   json<{ deliveries: Array<{ status: string; attempts: Array<{ attempt: number; statusCode?: number; error?: string }> }> }>(
@@ -103,9 +100,11 @@ describe("deliveries consumer: acks", () => {
     const { result, sent } = await consume([message]);
     expect(result).toMatchObject({ explicitAcks: ["msg-0"], retryMessages: [], ackAll: false, retryBatch: { retry: false } });
     expect(sent).toEqual([]);
+    await settledRow(row, { status: "DELIVERED", attempts: 1, previousSequence: 0 });
     const got = await received(hook.name);
-    expect(got.map((r) => [r.headers["x-event-id"], r.headers["x-delivery-attempt"]])).toEqual([[eventId, "1"]]);
-    expect(await row()).toMatchObject({ status: "DELIVERED", attempts: 1 });
+    expect(got.map((r) => [r.headers["x-event-id"], r.headers["x-delivery-attempt"], r.headers["x-previous-sequence"]])).toEqual([
+      [eventId, "1", "0"],
+    ]);
     expect((await logOf(apiKey, sub.id)).deliveries).toMatchObject([{ status: "DELIVERED", attempts: [{ attempt: 1, statusCode: 200 }] }]);
   });
 
@@ -126,23 +125,26 @@ describe("deliveries consumer: acks", () => {
   it("an unknown delivery, a settled one and an attempt already started: acked as stale, nothing sent", async () => {
     const { hook, message, row } = await pending();
     await consume([message]);
-    expect(await row()).toMatchObject({ status: "DELIVERED", attempts: 1 });
+    await settledRow(row, { status: "DELIVERED", attempts: 1 });
     const unknown = { ...message, deliveryId: "dlv_unknown" };
     const { result, sent } = await consume([unknown, message, { ...message, attempt: 1 }]);
     expect(result.explicitAcks).toEqual(["msg-0", "msg-1", "msg-2"]);
     expect(result.retryMessages).toEqual([]);
     expect(sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 300));
     expect(await received(hook.name)).toHaveLength(1);
 
     // Still pending, but attempt 1 was started already (its message came twice): only one POST.
     const other = await pending({
       answers: { responses: [{ status: 500 }] },
-      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+      retryPolicy: { maxAttempts: 3, backoffMs: 60_000, timeoutMs: 5000 },
     });
     await consume([other.message]);
+    await settledRow(other.row, { status: "PENDING", attempts: 1, lastError: "receiver answered 500" });
     const again = await consume([other.message]);
     expect(again.result.explicitAcks).toEqual(["msg-0"]);
     expect(again.sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 300));
     expect(await received(other.hook.name)).toHaveLength(1);
     expect(await other.row()).toMatchObject({ status: "PENDING", attempts: 1 });
   });
@@ -174,7 +176,10 @@ describe("deliveries consumer: acks", () => {
     const { result, sent } = await consume([message]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(sent).toEqual([]);
-    expect(await row()).toMatchObject({ status: "DROPPED", lastError: "receiver answered 410" });
+    await settledRow(row, { status: "DROPPED", lastError: "receiver answered 410" });
+    await vi.waitFor(async () =>
+      expect((await json<{ status: string }>(await call(`/subscriptions/${sub.id}`, { key: apiKey }))).status).toBe("DISABLED"),
+    );
     const after = await json(await call(`/subscriptions/${sub.id}`, { key: apiKey }));
     expect(after).toMatchObject({ status: "DISABLED", disabledReason: "the receiver answered 410 Gone" });
   });
@@ -187,46 +192,43 @@ describe("deliveries consumer: acks", () => {
     const { result, sent } = await consume([message]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(sent).toEqual([]);
-    expect(await row()).toMatchObject({ status: "FAILED", attempts: 1, lastError: "receiver answered 500" });
-  });
-
-  it("a target the settings refuse: FAILED at once, without a request, whatever attempts are left", async () => {
-    const { hook, message, row } = await pending({ retryPolicy: { maxAttempts: 5, backoffMs: 1000, timeoutMs: 5000 } });
-    const { result, sent } = await consume([message], { ALLOW_PRIVATE_TARGETS: "false" });
-    expect(result.explicitAcks).toEqual(["msg-0"]);
-    expect(sent).toEqual([]);
-    expect(await received(hook.name)).toEqual([]);
-    expect(await row()).toMatchObject({ status: "FAILED", lastError: expect.stringMatching(/^target refused: /) });
+    await settledRow(row, { status: "FAILED", attempts: 1, lastError: "receiver answered 500" });
   });
 });
 
 describe("deliveries consumer: retries", () => {
-  it("a 5xx with attempts left: acked, and the next attempt re-queued with the backoff as its delay", async () => {
+  it("a 5xx with attempts left: acked, and the row waits for its next attempt with the backoff", async () => {
     const { message, row } = await pending({
       answers: { responses: [{ status: 500 }] },
-      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
+      retryPolicy: { maxAttempts: 3, backoffMs: 60_000, timeoutMs: 5000 },
     });
     const { result, sent, retried } = await consume([message]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(retried[0]).not.toHaveBeenCalled();
-    // backoffMs 1000 × 2^0 with ±20 % jitter, in whole seconds: 1 s.
-    expect(sent).toEqual([{ body: { ...message, attempt: 2 }, delaySeconds: 1, contentType: "json" }]);
-    const r = await row();
-    expect(r).toMatchObject({ status: "PENDING", attempts: 1, lastError: "receiver answered 500" });
-    expect(Date.parse(r?.nextAttemptAt ?? "") - Date.now()).toBeLessThanOrEqual(1000);
+    expect(sent).toEqual([]);
+    await settledRow(row, { status: "PENDING", attempts: 1, lastError: "receiver answered 500" });
+    // backoffMs 60 000 × 2^0 with ±20 % jitter.
+    const wait = Date.parse(((await row()) as { nextAttemptAt: string }).nextAttemptAt) - Date.now();
+    expect(wait).toBeGreaterThan(40_000);
+    expect(wait).toBeLessThanOrEqual(73_000);
   });
 
-  it("a 503 with Retry-After: re-queued after that many seconds", async () => {
-    const { message } = await pending({
+  it("a 503 with Retry-After: the next attempt then, and the whole endpoint paused until then", async () => {
+    const { apiKey, sub, message, row } = await pending({
       answers: { responses: [{ status: 503, headers: { "retry-after": "7" } }] },
       retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
     });
-    const { result, sent } = await consume([message]);
+    const { result } = await consume([message]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
-    expect(sent).toEqual([{ body: { ...message, attempt: 2 }, delaySeconds: 7, contentType: "json" }]);
+    await settledRow(row, { status: "PENDING", attempts: 1, nextAttemptAt: expect.any(String) });
+    const wait = Date.parse(((await row()) as { nextAttemptAt: string }).nextAttemptAt) - Date.now();
+    expect(wait).toBeGreaterThan(5_000);
+    expect(wait).toBeLessThanOrEqual(7_000);
+    const hook = await json<{ pausedUntil?: string }>(await call(`/webhooks/${sub.id}`, { key: apiKey }));
+    expect(Date.parse(hook.pausedUntil ?? "") - Date.now()).toBeGreaterThan(5_000);
   });
 
-  it("a delay past the queue's 12 h: acked and not re-queued; the row waits for the partition's alarm", async () => {
+  it("a delay past the queue's 12 h: not re-queued; the row waits for the partition's alarm", async () => {
     const { message, row } = await pending({
       answers: { responses: [{ status: 503, headers: { "retry-after": "86400" } }] },
       retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
@@ -234,56 +236,44 @@ describe("deliveries consumer: retries", () => {
     const { result, sent } = await consume([message]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(sent).toEqual([]);
-    const r = await row();
-    expect(r).toMatchObject({ status: "PENDING", attempts: 1 });
-    expect(Date.parse(r?.nextAttemptAt ?? "") - Date.now()).toBeGreaterThan(86_000_000);
+    await settledRow(row, { status: "PENDING", attempts: 1, nextAttemptAt: expect.any(String) });
+    expect(Date.parse(((await row()) as { nextAttemptAt: string }).nextAttemptAt) - Date.now()).toBeGreaterThan(86_000_000);
   });
 
-  it("a failing partition call: each message of that partition retried after 5 s, nothing sent", async () => {
+  it("an endpoint that cannot take the batch: each message retried after 5 s, nothing sent", async () => {
     const { hook, message, row } = await pending();
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const { result, sent, retried } = await consume([message], { PARTITION: partitionRefusing("beginAttempts") });
+    const { result, sent, retried } = await consume([message], { ENDPOINT: refusing("ENDPOINT") });
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
     expect(retried[0]).toHaveBeenCalledWith({ delaySeconds: 5 });
     expect(sent).toEqual([]);
     expect(await received(hook.name)).toEqual([]);
     expect(await row()).toMatchObject({ status: "PENDING", attempts: 0 });
-    expect(error).toHaveBeenCalledWith(expect.stringContaining("beginning deliveries failed"));
+    expect(error).toHaveBeenCalledWith(expect.stringContaining("handing deliveries to the endpoint failed"));
   });
 
-  it("a failing record of outcomes: acked without a re-queue (the row's lease brings it back)", async () => {
-    const { message, row } = await pending({
-      answers: { responses: [{ status: 500 }] },
-      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
-    });
+  it("a partition that cannot drop a dead subscription's row: retried after 5 s", async () => {
+    const { apiKey, sub, message } = await pending();
+    expect((await call(`/subscriptions/${sub.id}`, { method: "DELETE", key: apiKey })).status).toBe(204);
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const { result, sent } = await consume([message], { PARTITION: partitionRefusing("recordAttempts") });
-    expect(result.explicitAcks).toEqual(["msg-0"]);
-    expect(result.retryMessages).toEqual([]);
-    expect(sent).toEqual([]);
-    expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
-    expect(error).toHaveBeenCalledWith(expect.stringContaining("recording deliveries failed"));
+    const { result, retried } = await consume([message], { PARTITION: refusing("PARTITION") });
+    expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect(retried[0]).toHaveBeenCalledWith({ delaySeconds: 5 });
+    expect(error).toHaveBeenCalledWith(expect.stringContaining("dropping or deferring deliveries failed"));
   });
 
-  it("a refused re-queue or log write: still acked, and each is logged as a warning", async () => {
-    const { message, row } = await pending({
-      answers: { responses: [{ status: 500 }] },
-      retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 5000 },
-    });
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    const refusing = { sendBatch: () => Promise.reject(new Error("queue unavailable")) } as unknown as Queue;
-    const brokenLog = {
-      idFromName: (name: string) => env.ENDPOINT.idFromName(name),
-      get: () => ({ record: () => Promise.reject(new Error("endpoint unavailable")) }),
-    } as unknown as Env["ENDPOINT"];
-    const { result } = await consume([message], { DELIVERIES: refusing, ENDPOINT: brokenLog });
+  it("a delivery the endpoint's gate refuses: acked, no attempt used, re-queued for when a slot frees", async () => {
+    const { tenantId, sub, message, row } = await pending();
+    // A paused endpoint admits nothing until the pause ends.
+    await endpointStub(env, tenantId, sub.id).pause(Date.now() + 4_000);
+    const { result, sent } = await consume([message]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
-    expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
-    expect(warn.mock.calls.map((c) => (JSON.parse(String(c[0])) as { message: string }).message)).toEqual([
-      "sending retries failed; the alarm will re-send",
-      "delivery log write failed",
-    ]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ body: { deliveryId: message.deliveryId, attempt: 1 }, contentType: "json" });
+    expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(3);
+    expect(sent[0]?.delaySeconds).toBeLessThanOrEqual(4);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 0 });
   });
 });
 
