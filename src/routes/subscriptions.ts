@@ -7,7 +7,6 @@ import {
   SubscriptionCreatedSchema,
   SubscriptionDetailSchema,
   SubscriptionListSchema,
-  SubscriptionSchema,
   toView,
   UpdateSubscriptionSchema,
 } from "../schemas/subscription.js";
