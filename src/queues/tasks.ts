@@ -7,11 +7,13 @@
  * A batch's messages run concurrently; at the end one report per tenant goes to its stats object.
  */
 import { settings } from "../config.js";
-import { shardStub } from "../objects/task-shard/client.js";
+import { endpointStub } from "../objects/endpoint/client.js";
+import { shardStub, taskQueue } from "../objects/task-shard/client.js";
 import type { Moved, TaskOutcome } from "../objects/task-shard/sql.js";
 import { statsStub } from "../objects/task-stats/client.js";
 import type { StatsReport } from "../objects/task-stats/tables.js";
 import { TASK_RESULT_BYTES, type TaskMessage, TaskMessageSchema } from "../schemas/task.js";
+import type { WorkerRecord } from "../schemas/worker.js";
 import { acquire, chooseWorker, reportHealth, servingWorkers, tenantWorkers } from "../services/worker-pool.js";
 import { signedPost } from "./signed-post.js";
 
@@ -65,6 +67,10 @@ export async function runAttempt(msg: TaskMessage, env: Env): Promise<Moved | nu
   const worker = chooseWorker(candidates, msg.avoid);
   if (!worker) return shard.recordNoWorker(msg.taskId, msg.attempt);
 
+  // A worker with a rate limit: its gate (held across every invocation) says when this may go.
+  const gate = worker.rateLimit ? endpointStub(env, msg.tenantId, worker.id) : undefined;
+  const slot = gate ? await admitted(env, gate, worker.rateLimit, msg) : undefined;
+  if (slot === null) return null;
   // Held at most for the longest attempt (30 s) plus a margin, even if this request dies.
   const release = await acquire(worker, msg.priority, 45_000);
   try {
@@ -106,7 +112,33 @@ export async function runAttempt(msg: TaskMessage, env: Env): Promise<Moved | nu
     return await shard.recordOutcome(msg.taskId, msg.attempt, outcome);
   } finally {
     release();
+    if (gate && slot) await gate.release([slot.token]).catch(() => {});
   }
+}
+
+/**
+ * A slot at the worker's gate (waiting for it when it is less than a second away), or null
+ * when the gate refused: then the same attempt is queued again for when it may go, and the
+ * message is done (no attempt is used).
+ */
+async function admitted(
+  env: Env,
+  gate: ReturnType<typeof endpointStub>,
+  limit: WorkerRecord["rateLimit"],
+  msg: TaskMessage,
+): Promise<{ token: number } | null> {
+  const {
+    admitted: [slot],
+    retryAt,
+  } = await gate.admit(1, limit, 46_000);
+  if (slot) {
+    const wait = slot.at - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return slot;
+  }
+  const delaySeconds = Math.max(1, Math.ceil(((retryAt ?? Date.now() + 1_000) - Date.now()) / 1000));
+  await taskQueue(env, msg.priority).sendBatch([{ body: msg, contentType: "json", delaySeconds }]);
+  return null;
 }
 
 /** A worker's body as JSON text: JSON as is, an empty body as null, anything else as a string. */

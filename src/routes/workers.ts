@@ -15,6 +15,7 @@ const toView = (w: WorkerRecord) => ({
   url: w.url,
   taskTypes: w.taskTypes,
   concurrency: w.concurrency,
+  ...(w.rateLimit ? { rateLimit: w.rateLimit } : {}),
   createdAt: w.createdAt,
 });
 

@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType } from "../domain/patterns.js";
+import { RateLimitSchema } from "./common.js";
 import { Secret, TargetUrl, TypePatterns } from "./subscription.js";
 
 /** Serialized `data` of one task; keeps a task, its queue hop and its worker POST small. */
@@ -185,6 +186,7 @@ export const CreateWorkerSchema = z
       .max(100)
       .optional()
       .openapi({ description: `Default ${DEFAULT_WORKER_CONCURRENCY}.` }),
+    rateLimit: RateLimitSchema.optional(),
   })
   .strict()
   .openapi("CreateWorker");
@@ -197,6 +199,7 @@ export const WorkerSchema = z
     url: z.string(),
     taskTypes: z.array(z.string()),
     concurrency: z.number().int(),
+    rateLimit: RateLimitSchema.optional(),
     createdAt: z.string(),
   })
   .openapi("Worker");

@@ -13,6 +13,8 @@ export interface WorkerRecord {
   taskTypes: string[];
   /** At most this many attempts at once on this worker (per consumer isolate). */
   concurrency: number;
+  /** Throttling across every consumer invocation (the worker's Endpoint object keeps the gate). */
+  rateLimit?: { perSecond?: number; maxInFlight?: number };
   secrets: SigningSecret[];
   createdAt: string;
 }

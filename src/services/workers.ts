@@ -27,6 +27,7 @@ export async function registerWorker(
     url: checkUrl(env, input.url),
     taskTypes: input.taskTypes,
     concurrency: input.concurrency ?? DEFAULT_WORKER_CONCURRENCY,
+    ...(input.rateLimit ? { rateLimit: input.rateLimit } : {}),
     secrets: [{ secret }],
     createdAt: new Date().toISOString(),
   };

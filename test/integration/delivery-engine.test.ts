@@ -302,3 +302,33 @@ describe("bad input", () => {
     await expectProblem(pull, 400, "VALIDATION_FAILED");
   });
 });
+
+describe("worker throttling", () => {
+  it("a worker's rateLimit holds for task dispatches, and every task still runs", async () => {
+    const { apiKey } = await newTenant();
+    const hook = bucket("wk-rate");
+    const res = await call("/workers", {
+      method: "POST",
+      key: apiKey,
+      body: { name: "slow-lane", url: hook.url, taskTypes: ["ship.*"], concurrency: 20, rateLimit: { perSecond: 4 } },
+    });
+    expect(res.status).toBe(201);
+    expect((await json<{ rateLimit: unknown }>(res)).rateLimit).toEqual({ perSecond: 4 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t = await call("/tasks", { method: "POST", key: apiKey, body: { type: "ship.parcel", data: { i } } });
+      expect(t.status).toBe(202);
+      ids.push((await json<{ taskId: string }>(t)).taskId);
+    }
+    const requests = await waitFor(hook.name, 12, 15_000);
+    const at = requests.map((r) => r.at).sort((a, b) => a - b);
+    for (let i = 0; i + 4 < at.length; i++) expect((at[i + 4] as number) - (at[i] as number)).toBeGreaterThanOrEqual(900);
+    await vi.waitFor(
+      async () => {
+        for (const id of ids)
+          expect((await json<{ status: string }>(await call(`/tasks/${id}`, { key: apiKey }))).status).toBe("SUCCEEDED");
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+  }, 30_000);
+});

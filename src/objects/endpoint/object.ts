@@ -12,7 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { settings } from "../../config.js";
 import { DEFAULT_RETRY_POLICY } from "../../domain/backoff.js";
-import { EndpointGate } from "../../domain/endpoint-gate.js";
+import { type Admission, EndpointGate, type GateLimit } from "../../domain/endpoint-gate.js";
 import type { DeliveryStatus } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
@@ -92,6 +92,19 @@ export class Endpoint extends DurableObject<Env> {
       admitted.map((slot, k) => ({ msg: messages[k] as DeliveryMessage, slot })),
     );
     return messages.slice(admitted.length).map((m) => ({ deliveryId: m.deliveryId, until: retryAt ?? now + 1_000 }));
+  }
+
+  /**
+   * The gate alone, for a worker endpoint's task attempts (the task consumer sends them itself):
+   * admits up to `count` requests now or within the next second.
+   */
+  admit(count: number, limit: GateLimit | undefined, holdMs: number): Admission {
+    return this.gate.admit(Date.now(), count, limit, holdMs);
+  }
+
+  /** The admitted requests of these tokens finished. */
+  release(tokens: number[]): void {
+    this.gate.done(tokens);
   }
 
   /** What the sender finished: slots back, pause, backlog, log and health, 410 → disabled. */
