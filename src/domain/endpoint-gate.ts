@@ -4,9 +4,12 @@
  * with Retry-After stops the whole endpoint until then). Pure and clock-injected: the Endpoint
  * object owns one per endpoint, so the limit holds across every consumer invocation.
  *
- * A request is admitted with a start time: now, or a slot up to `horizonMs` ahead (the caller
- * waits for it), so a backlog drains at the full rate instead of in one-second steps. What cannot
- * start within the horizon is refused with the time to come back.
+ * Two ways to use it. A caller elsewhere (the task consumer) is admitted with a reserved start
+ * time: now, or a slot up to `horizonMs` ahead that it waits for. The Endpoint object's own sender
+ * is admitted without a slot (`reserve: false`: at most one second's worth waits) and calls
+ * `start()` right before each request, with the real clock — so a request that runs late (a busy
+ * machine) can never bunch up with the next second's. What cannot be admitted is refused with the
+ * time to come back.
  */
 export interface GateLimit {
   perSecond?: number;
@@ -33,11 +36,13 @@ export class EndpointGate {
   /** token → the time its slot is given back at the latest (a lost `done` cannot leak it). */
   private readonly inFlight = new Map<number, number>();
   private nextToken = 1;
+  /** Admitted without a slot and not started yet. */
+  private waiting = 0;
   pausedUntil = 0;
 
   constructor(private readonly horizonMs = 1_000) {}
 
-  admit(now: number, count: number, limit: GateLimit | undefined, holdMs: number): Admission {
+  admit(now: number, count: number, limit: GateLimit | undefined, holdMs: number, reserve = true): Admission {
     if (this.pausedUntil > now) return { admitted: [], retryAt: this.pausedUntil };
     this.expire(now);
     const admitted: Admitted[] = [];
@@ -46,6 +51,17 @@ export class EndpointGate {
       if (limit?.maxInFlight !== undefined && this.inFlight.size >= limit.maxInFlight) {
         retryAt = now + WINDOW_MS;
         break;
+      }
+      if (!reserve) {
+        if (limit?.perSecond !== undefined && this.waiting >= limit.perSecond) {
+          retryAt = now + WINDOW_MS;
+          break;
+        }
+        const token = this.nextToken++;
+        this.waiting++;
+        this.inFlight.set(token, now + this.horizonMs + holdMs);
+        admitted.push({ token, at: now });
+        continue;
       }
       const at = limit?.perSecond !== undefined ? this.slot(now, limit.perSecond) : now;
       if (at > now + this.horizonMs) {
@@ -58,6 +74,26 @@ export class EndpointGate {
       admitted.push({ token, at });
     }
     return { admitted, retryAt };
+  }
+
+  /**
+   * For a request admitted without a slot, right before it starts: 0 when it may start now (the
+   * start is counted), else how many ms to wait before asking again.
+   */
+  start(now: number, limit: GateLimit | undefined): number {
+    if (limit?.perSecond !== undefined) {
+      this.expire(now);
+      const at = this.slot(now, limit.perSecond);
+      if (at > now) return at - now;
+    }
+    this.insertStart(now);
+    this.waiting = Math.max(0, this.waiting - 1);
+    return 0;
+  }
+
+  /** An admitted request that will never start (its delivery was stale). */
+  skip(): void {
+    this.waiting = Math.max(0, this.waiting - 1);
   }
 
   /** The requests of these tokens finished (or never started). */

@@ -45,7 +45,7 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
       i.sub = await findSubscription(env, i.msg.tenantId, i.msg.subscriptionId);
     }),
   );
-  const live = items.filter((i) => i.sub?.url !== undefined && i.sub.status === "ACTIVE");
+  const live = items.filter((i) => i.sub?.status === "ACTIVE");
   const dead = items.filter((i) => !live.includes(i));
   await Promise.all([...groupBy(live, (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`).values()].map((g) => handOver(env, g)));
   const settled = [...dead, ...live.filter((i) => i.deferUntil !== undefined)];
@@ -81,10 +81,21 @@ async function findSubscription(env: Env, tenantId: string, id: string): Promise
   return (await tenantStub(env, tenantId).getSubscription(id)) ?? undefined;
 }
 
-/** One call per endpoint: it takes what its gate admits and names the rest with a time. */
+/**
+ * One call per endpoint: a webhook's object takes what its gate admits and names the rest with a
+ * time; a pull subscription's object keeps every message in its mailbox until it is pulled.
+ */
 async function handOver(env: Env, group: Item[]): Promise<void> {
   const first = group[0] as Item;
   try {
+    if (first.sub?.url === undefined) {
+      await endpointStub(env, first.msg.tenantId, first.msg.subscriptionId).enqueue(
+        first.msg.tenantId,
+        group.map((i) => i.msg),
+      );
+      for (const item of group) item.message.ack();
+      return;
+    }
     const refused = await endpointStub(env, first.msg.tenantId, first.msg.subscriptionId).deliver(
       first.msg.tenantId,
       first.sub as SubscriptionRecord,

@@ -1,82 +1,14 @@
-/** A webhook's delivery log, redelivery, recovery, secret rotation and test sends. */
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+/** A webhook's secret rotation and test sends (its delivery log: delivery-log.ts). */
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.js";
 import { IdParam, jsonBody, jsonContent } from "../schemas/common.js";
-import {
-  DeliveryLogQuery,
-  DeliveryLogSchema,
-  RecoverSchema,
-  RotatedSchema,
-  RotateSecretSchema,
-  TestResultSchema,
-} from "../schemas/webhook.js";
-import { deliveryLog, recoverSince, redeliverOne, rotateSecret, sendTest } from "../services/webhooks.js";
+import { RotatedSchema, RotateSecretSchema, TestResultSchema } from "../schemas/webhook.js";
+import { rotateSecret, sendTest } from "../services/webhooks.js";
 import { tenantRoute } from "./route.js";
 
 const tags = ["webhooks"];
 
 export const webhookDeliveries = new OpenAPIHono<AppEnv>();
-
-webhookDeliveries.openapi(
-  tenantRoute({
-    method: "get",
-    path: "/webhooks/{id}/deliveries",
-    operationId: "listWebhookDeliveries",
-    tags,
-    summary: "The webhook's delivery log, newest first, with every attempt",
-    request: { params: IdParam, query: DeliveryLogQuery },
-    responses: { 200: jsonContent(DeliveryLogSchema, "A page of deliveries") },
-  }),
-  async (c) => {
-    const { tenantId } = c.var.principal;
-    const { id } = c.req.valid("param");
-    const { status, cursor } = c.req.valid("query");
-    return c.json(await deliveryLog(c.env, tenantId, id, status, cursor), 200);
-  },
-);
-
-webhookDeliveries.openapi(
-  tenantRoute({
-    method: "post",
-    path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver",
-    operationId: "redeliverWebhookDelivery",
-    tags,
-    summary: "Send one delivery again (a fresh attempt budget); the body may be empty",
-    request: {
-      params: IdParam.extend({
-        deliveryId: z
-          .string()
-          .max(64)
-          .openapi({ param: { name: "deliveryId", in: "path" } }),
-      }),
-    },
-    responses: { 202: jsonContent(z.object({ deliveryId: z.string(), status: z.literal("PENDING") }), "Queued again") },
-  }),
-  async (c) => {
-    const { tenantId } = c.var.principal;
-    const { id, deliveryId } = c.req.valid("param");
-    await redeliverOne(c.env, tenantId, id, deliveryId);
-    return c.json({ deliveryId, status: "PENDING" as const }, 202);
-  },
-);
-
-webhookDeliveries.openapi(
-  tenantRoute({
-    method: "post",
-    path: "/webhooks/{id}/recover",
-    operationId: "recoverWebhookDeliveries",
-    tags,
-    summary: "Send again every failed (or dropped) delivery since a time, oldest first",
-    request: { params: IdParam, body: jsonBody(RecoverSchema) },
-    responses: { 202: jsonContent(z.object({ recovered: z.number().int() }), "How many were queued again") },
-  }),
-  async (c) => {
-    const { tenantId } = c.var.principal;
-    const { id } = c.req.valid("param");
-    const recovered = await recoverSince(c.env, tenantId, id, Date.parse(c.req.valid("json").since));
-    return c.json({ recovered }, 202);
-  },
-);
 
 webhookDeliveries.openapi(
   tenantRoute({

@@ -49,7 +49,7 @@ export async function publishEnvelopes(env: Env, tenantId: string, envelopes: Ev
       envelope,
       subscribers: matched.map((s) => s.name),
       ...(envelope.routingKey !== undefined ? { routedTo: matched.filter((s) => s.routingKeys.length > 0).map((s) => s.name) } : {}),
-      push: matched.filter((s) => s.url !== undefined).map((s) => ({ id: s.id, name: s.name, ordered: s.ordering === "partition" })),
+      targets: matched.map((s) => ({ id: s.id, name: s.name, ordered: s.ordering === "partition" })),
     };
     const group = groups.get(envelope.partitionKey) ?? [];
     group.push({ at, item });

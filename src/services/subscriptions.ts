@@ -46,7 +46,8 @@ export async function createSubscription(
   input: CreateSubscription,
 ): Promise<{ record: SubscriptionRecord; generatedSecret?: string }> {
   if (input.url === undefined) {
-    const field = (["secret", "retryPolicy", "rateLimit"] as const).find((f) => input[f] !== undefined);
+    // A pull subscription takes retryPolicy too (only maxAttempts applies to it).
+    const field = (["secret", "rateLimit"] as const).find((f) => input[f] !== undefined);
     if (field) {
       throw new AppError("VALIDATION_FAILED", `${field} applies only to subscriptions with a url.`, [
         { path: field, message: "needs url" },
@@ -61,7 +62,10 @@ export async function createSubscription(
     name: input.name,
     events: input.events ?? [],
     routingKeys: input.routingKeys ?? [],
-    ...(input.url !== undefined ? { url: checkUrl(env, input.url), retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } } : {}),
+    ...(input.url !== undefined ? { url: checkUrl(env, input.url) } : {}),
+    ...(input.url !== undefined || input.retryPolicy !== undefined
+      ? { retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } }
+      : {}),
     ordering: input.ordering ?? "none",
     ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
     status: "ACTIVE",
@@ -120,10 +124,10 @@ export async function updateSubscription(
         patch.secrets = [{ secret: generatedSecret }];
       }
     }
-    const field = (["retryPolicy", "rateLimit"] as const).find((f) => input[f]);
-    if ((patch.url ?? current.url) === undefined && field) {
-      throw new AppError("VALIDATION_FAILED", `${field} applies only to subscriptions with a url.`, [
-        { path: field, message: "needs url" },
+    // A pull subscription takes retryPolicy too (only maxAttempts applies to it), not rateLimit.
+    if ((patch.url ?? current.url) === undefined && input.rateLimit) {
+      throw new AppError("VALIDATION_FAILED", "rateLimit applies only to subscriptions with a url.", [
+        { path: "rateLimit", message: "needs url" },
       ]);
     }
     // Only the fields sent change; the rest keep their current values.

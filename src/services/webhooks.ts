@@ -31,24 +31,35 @@ export async function listWebhooks(env: Env, tenantId: string): Promise<Subscrip
   return (await listSubscriptions(env, tenantId)).filter((s) => s.url !== undefined);
 }
 
-export async function deliveryLog(env: Env, tenantId: string, id: string, status: DeliveryStatus | undefined, cursor: string | undefined) {
-  await getWebhook(env, tenantId, id);
+/** The delivery-log operations serve /webhooks/:id (push only) and /subscriptions/:id (push and pull). */
+export type Via = "webhooks" | "subscriptions";
+const lookup = (via: Via) => (via === "webhooks" ? getWebhook : getSubscription);
+
+export async function deliveryLog(
+  env: Env,
+  tenantId: string,
+  id: string,
+  status: DeliveryStatus | undefined,
+  cursor: string | undefined,
+  via: Via = "webhooks",
+) {
+  await lookup(via)(env, tenantId, id);
   return endpointStub(env, tenantId, id).list(status, cursor);
 }
 
 /** Sends one settled delivery again (a fresh attempt budget). */
-export async function redeliverOne(env: Env, tenantId: string, id: string, deliveryId: string): Promise<void> {
-  await getWebhook(env, tenantId, id);
+export async function redeliverOne(env: Env, tenantId: string, id: string, deliveryId: string, via: Via = "webhooks"): Promise<void> {
+  await lookup(via)(env, tenantId, id);
   const found = await endpointStub(env, tenantId, id).find(deliveryId);
-  if (!found) throw new AppError("NOT_FOUND", `No delivery ${deliveryId} for webhook ${id}.`);
+  if (!found) throw new AppError("NOT_FOUND", `No delivery ${deliveryId} for ${via === "webhooks" ? "webhook" : "subscription"} ${id}.`);
   if (found.status === "PENDING") throw new AppError("CONFLICT", `Delivery ${deliveryId} is still pending.`);
   const sent = await redeliver(env, tenantId, id, [{ deliveryId, partitionKey: found.partitionKey }]);
   if (sent === 0) throw new AppError("CONFLICT", `Delivery ${deliveryId} can no longer be sent: its event was pruned or it is pending.`);
 }
 
 /** Re-sends every FAILED or DROPPED delivery logged since `sinceMs`, oldest first. */
-export async function recoverSince(env: Env, tenantId: string, id: string, sinceMs: number): Promise<number> {
-  await getWebhook(env, tenantId, id);
+export async function recoverSince(env: Env, tenantId: string, id: string, sinceMs: number, via: Via = "webhooks"): Promise<number> {
+  await lookup(via)(env, tenantId, id);
   return resendFailed(env, tenantId, id, sinceMs);
 }
 

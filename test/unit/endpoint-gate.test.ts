@@ -75,3 +75,45 @@ describe("EndpointGate", () => {
     );
   });
 });
+
+describe("EndpointGate without reserved slots (the Endpoint object's own sender)", () => {
+  it("admits at most one second's worth to wait, and counts real start times", () => {
+    const gate = new EndpointGate();
+    const a = gate.admit(0, 30, { perSecond: 10 }, 5_000, false);
+    expect(a.admitted).toHaveLength(10);
+    expect(a.retryAt).toBe(1_000);
+    // Ten start at once; the eleventh must wait until the first leaves the window.
+    for (let i = 0; i < 10; i++) expect(gate.start(0, { perSecond: 10 })).toBe(0);
+    expect(gate.admit(5, 5, { perSecond: 10 }, 5_000, false).admitted).toHaveLength(5);
+    expect(gate.start(500, { perSecond: 10 })).toBe(500);
+    // A start that ran late is counted when it really happens.
+    expect(gate.start(1_000, { perSecond: 10 })).toBe(0);
+  });
+
+  it("never lets more than perSecond start in any window, however late the callers are", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 200 }),
+        (perSecond, gaps) => {
+          const gate = new EndpointGate();
+          let now = 0;
+          const starts: number[] = [];
+          for (const gap of gaps) {
+            now += gap;
+            let t = now;
+            for (;;) {
+              const wait = gate.start(t, { perSecond });
+              if (wait <= 0) break;
+              t += wait;
+            }
+            starts.push(t);
+            now = Math.max(now, t - 200); // callers run late and out of step
+          }
+          expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(perSecond);
+        },
+      ),
+      { numRuns: 300, seed: 20261127 },
+    );
+  });
+});

@@ -1,7 +1,7 @@
 /**
- * Endpoint Durable Object (one per subscription with a URL): the per-webhook delivery index that
- * GET /webhooks/:id/deliveries reads (so listing never scans partitions), and the endpoint's
- * health. The consumer writes here once per batch per endpoint, not once per attempt, so a busy
+ * Endpoint Durable Object (one per subscription: a webhook, a pull subscription, or a worker's
+ * gate): the per-subscription delivery index that GET …/deliveries reads (so listing never scans
+ * partitions), the endpoint's health, and for a pull subscription its mailbox (mailbox.ts). The consumer writes here once per batch per endpoint, not once per attempt, so a busy
  * endpoint stays far below the per-object request rate. The Partition rows stay the truth; this
  * is the log view. An endpoint failing with no success for the configured window is disabled.
  *
@@ -20,6 +20,7 @@ import { disableWebhook } from "../../services/webhooks.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import type { AttemptEntry, LogEntry } from "./log.js";
+import { MAILBOX_MIGRATIONS, Mailbox, type PulledMessage, type PullOptions } from "./mailbox.js";
 import { Sender, type Settled } from "./sender.js";
 
 export type { AttemptEntry, LogEntry } from "./log.js";
@@ -37,6 +38,7 @@ const MIGRATIONS = [
   "ALTER TABLE log ADD COLUMN prev_seq INTEGER NOT NULL DEFAULT 0",
   // Unsettled deliveries per partition, as the partitions last reported them.
   "CREATE TABLE backlog (partition_key TEXT PRIMARY KEY, pending INTEGER NOT NULL, oldest_at INTEGER)",
+  ...MAILBOX_MIGRATIONS,
 ];
 
 /** The endpoint's live state for GET /webhooks/:id. */
@@ -62,12 +64,16 @@ export class Endpoint extends DurableObject<Env> {
   private readonly meta: Meta;
   private readonly gate = new EndpointGate();
   private readonly sender: Sender;
+  private readonly mailbox: Mailbox;
+  /** Long polls waiting for a message (resolved when one arrives or becomes visible). */
+  private waiters: Array<() => void> = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
-    this.sender = new Sender(env, (tenantId, sub, settled) => this.settled(tenantId, sub, settled));
+    this.sender = new Sender(env, this.gate, (tenantId, sub, settled) => this.settled(tenantId, sub, settled));
+    this.mailbox = new Mailbox(env, this.sql, (tenantId, entries) => this.record(tenantId, "", entries, false));
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       this.gate.pause(Number(this.meta.get("paused_until") ?? 0));
@@ -85,7 +91,7 @@ export class Endpoint extends DurableObject<Env> {
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
     const limit = { maxInFlight: DEFAULT_MAX_IN_FLIGHT, ...sub.rateLimit };
     const now = Date.now();
-    const { admitted, retryAt } = this.gate.admit(now, messages.length, limit, policy.timeoutMs + 1_000);
+    const { admitted, retryAt } = this.gate.admit(now, messages.length, limit, policy.timeoutMs + 1_000, false);
     this.sender.start(
       tenantId,
       sub,
@@ -107,9 +113,58 @@ export class Endpoint extends DurableObject<Env> {
     this.gate.done(tokens);
   }
 
+  // --- pull subscriptions: the mailbox ---
+
+  /** The queue's messages for a pull subscription: kept here until pulled and acked. */
+  async enqueue(tenantId: string, messages: DeliveryMessage[]): Promise<void> {
+    await this.mailbox.enqueue(tenantId, messages);
+    this.wake();
+  }
+
+  /** Leases up to `maxMessages`; with `waitSeconds`, answers as soon as one is available (no polling loop). */
+  async pull(tenantId: string, o: PullOptions & { waitSeconds: number }): Promise<PulledMessage[]> {
+    const until = Date.now() + o.waitSeconds * 1000;
+    for (;;) {
+      const got = await this.mailbox.pull(tenantId, o);
+      const now = Date.now();
+      if (got.length > 0 || now >= until) return got;
+      const next = this.mailbox.nextVisible();
+      const wakeAt = Math.min(until, next !== null && next > now ? next : until);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(1, wakeAt - now));
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.push(done);
+      });
+    }
+  }
+
+  ack(tenantId: string, ackIds: string[]): Promise<number> {
+    return this.mailbox.ack(tenantId, ackIds);
+  }
+
+  async nack(tenantId: string, ackIds: string[], delaySeconds: number, maxAttempts: number): Promise<number> {
+    const n = await this.mailbox.nack(tenantId, ackIds, delaySeconds, maxAttempts);
+    if (delaySeconds === 0) this.wake();
+    return n;
+  }
+
+  extend(ackIds: string[], visibilityTimeoutSeconds: number): number {
+    return this.mailbox.extend(ackIds, visibilityTimeoutSeconds);
+  }
+
+  private wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w();
+  }
+
   /** What the sender finished: slots back, pause, backlog, log and health, 410 → disabled. */
   private async settled(tenantId: string, sub: SubscriptionRecord, { jobs, backlog }: Settled): Promise<void> {
     this.gate.done(jobs.map((j) => j.slot.token));
+    for (const j of jobs) if (!j.started) this.gate.skip();
     const pauseUntil = Math.max(0, ...jobs.map((j) => j.pauseUntil ?? 0));
     if (pauseUntil > 0) this.pause(pauseUntil);
     this.updateBacklog(backlog);
@@ -158,9 +213,11 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   /** Records log entries (the consumer's drops, the sender's attempts) and re-evaluates health; disables the webhook past the window. */
-  async record(tenantId: string, subscriptionId: string, entries: LogEntry[]): Promise<void> {
+  async record(tenantId: string, subscriptionId: string, entries: LogEntry[], health = true): Promise<void> {
     const now = Date.now();
     for (const e of entries) this.upsert(e, now);
+    // A pull subscription's failures are its consumer's doing: no health window, no disabling.
+    if (!health) return;
     const attempts = entries.flatMap((e) => (e.attempt ? [{ ...e.attempt, ok: e.status === "DELIVERED" }] : []));
     if (attempts.length === 0) return;
     const lastOk = Math.max(0, ...attempts.filter((a) => a.ok).map((a) => a.at));

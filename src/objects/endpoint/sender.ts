@@ -9,7 +9,7 @@
  */
 import { settings } from "../../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds, parseRetryAfter } from "../../domain/backoff.js";
-import type { Admitted } from "../../domain/endpoint-gate.js";
+import type { Admitted, EndpointGate } from "../../domain/endpoint-gate.js";
 import { signedPost } from "../../queues/signed-post.js";
 import { parseStored } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
@@ -31,6 +31,8 @@ export interface Job {
   pauseUntil?: number;
   disable?: boolean;
   log?: LogEntry;
+  /** Counted as started by the gate (a job that never starts gives its place back). */
+  started?: boolean;
 }
 
 /** What settling a set of jobs tells the object: log entries, gate tokens to free, backlog, pause, disable. */
@@ -45,6 +47,7 @@ export class Sender {
 
   constructor(
     private readonly env: Env,
+    private readonly gate: EndpointGate,
     private readonly onSettled: (tenantId: string, sub: SubscriptionRecord, settled: Settled) => Promise<void>,
   ) {}
 
@@ -98,8 +101,13 @@ export class Sender {
   }
 
   private async attempt(sub: SubscriptionRecord, job: Job): Promise<void> {
-    const wait = job.slot.at - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // The rate window counts real start times, so a late request never bunches up with the next second's.
+    for (;;) {
+      const wait = this.gate.start(Date.now(), sub.rateLimit);
+      if (wait <= 0) break;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    job.started = true;
     const began = job.began as BeganAttempt;
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
     const { cacheInvalidation: _ci, ...event } = parseStored(began.event);

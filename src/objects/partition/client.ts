@@ -12,8 +12,8 @@ export interface PublishItem {
   envelope: EventEnvelope;
   subscribers: string[];
   routedTo?: string[];
-  /** The matching subscriptions with a URL; `ordered`: one delivery at a time, in sequence. */
-  push: Array<{ id: string; name: string; ordered: boolean }>;
+  /** Every matching subscription (push or pull) gets a delivery row; `ordered`: one at a time, in sequence. */
+  targets: Array<{ id: string; name: string; ordered: boolean }>;
 }
 
 export function partitionStub(env: Env, tenantId: string, partitionKey: string) {

@@ -1,7 +1,7 @@
 /**
  * Partition Durable Object (one per tenant + partition key): the ordering and fan-out point.
  * One SQLite transaction dedupes the event id, assigns the next sequence number, appends the
- * event and writes one outbox row per matching push subscription (with the previous sequence
+ * event and writes one outbox row per matching subscription, push or pull (with the previous sequence
  * routed to that subscription). The rows are the delivery state: the consumer reports every
  * attempt back here, and the alarm re-sends any row whose lease ran out (the queue never took
  * it, or its message was lost), so a 202 means delivered eventually. An ordered subscription's
@@ -107,7 +107,7 @@ export class Partition extends DurableObject<Env> {
       JSON.stringify(result),
       now,
     );
-    for (const sub of item.push) {
+    for (const sub of item.targets) {
       const previous =
         this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM routed WHERE subscription_id = ?", sub.id).toArray()[0]?.last_seq ?? 0;
       this.sql.exec(
