@@ -63,6 +63,7 @@ export async function createSubscription(
     routingKeys: input.routingKeys ?? [],
     ...(input.url !== undefined ? { url: checkUrl(env, input.url), retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } } : {}),
     ordering: input.ordering ?? "none",
+    format: input.format ?? "json",
     ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
     status: "ACTIVE",
     secrets: secret !== undefined ? [{ secret }] : [],
@@ -110,6 +111,8 @@ export async function updateSubscription(
   // Applies to deliveries not attempted yet: the partition reads it when it hands rows out.
   if (input.ordering !== undefined) patch.ordering = input.ordering;
   if (input.rateLimit !== undefined) patch.rateLimit = input.rateLimit ?? undefined;
+  // Applies to every attempt from now on, retries of earlier events included.
+  if (input.format !== undefined) patch.format = input.format;
   let generatedSecret: string | undefined;
   if (input.url !== undefined || input.retryPolicy !== undefined || input.rateLimit) {
     const current = await getSubscription(env, tenantId, id);
