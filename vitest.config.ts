@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
@@ -15,11 +16,24 @@ const withoutBrokenSourcemaps = {
   },
 };
 
+// The cloudevents SDK (the tests build and parse CloudEvents with it) require()s uuid, whose
+// package exports send that require to its ES module wrapper, which a require() inside workerd
+// cannot use; its CommonJS build is given instead.
+const UUID_CJS = fileURLToPath(new URL("./node_modules/uuid/dist/index.js", import.meta.url));
+const uuidForRequire = {
+  name: "edgebus:uuid-for-require",
+  enforce: "pre" as const,
+  resolveId(id: string) {
+    return id === "uuid" ? UUID_CJS : null;
+  },
+};
+
 // Two projects. `unit`: the pure modules of src/domain/ in plain Node (milliseconds, no runtime
 // to boot). `workers`: everything else runs inside workerd with the bindings of wrangler.toml
 // (Durable Objects, Queues, KV, Cache API as Miniflare simulates them); its global setup runs in
 // Node and starts real HTTP receivers on 127.0.0.1 for webhook and worker tests.
 export default defineConfig({
+  plugins: [uuidForRequire],
   test: {
     projects: [
       {

@@ -32,6 +32,10 @@ export interface DeliveryHeaderOptions {
   previousSequence?: number;
   nowSeconds: number;
   rawBody: string;
+  /** The body's media type (default application/json). */
+  contentType?: string;
+  /** More headers of this request: CloudEvents `ce-*` attributes, trace context. */
+  extraHeaders?: Record<string, string>;
 }
 
 function bytesToBase64(bytes: Uint8Array): string {
@@ -130,7 +134,7 @@ export async function buildDeliveryHeaders(opts: DeliveryHeaderOptions): Promise
   const timestamp = Math.floor(opts.nowSeconds);
   const sig = await signatureHeaders(opts.secrets, opts.eventId, timestamp, opts.rawBody);
   return {
-    "Content-Type": "application/json",
+    "Content-Type": opts.contentType ?? "application/json",
     "X-Event-Type": opts.eventType,
     "X-Event-ID": opts.eventId,
     "X-Signature": sig["X-Signature"],
@@ -141,6 +145,7 @@ export async function buildDeliveryHeaders(opts: DeliveryHeaderOptions): Promise
     "X-Partition-Key": opts.partitionKey,
     "X-Delivery-Attempt": String(opts.attempt),
     ...(opts.previousSequence !== undefined ? { "X-Previous-Sequence": String(opts.previousSequence) } : {}),
+    ...opts.extraHeaders,
   };
 }
 

@@ -25,6 +25,12 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
     return next();
   }
   if (!type || !JSON_TYPE.test(type.trim())) {
+    if (c.req.header("ce-specversion") !== undefined) {
+      throw new AppError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `In CloudEvents binary mode the body is the event's data, which must be JSON (Content-Type: application/json); got ${type ? `'${type}'` : "no content type"}.`,
+      );
+    }
     throw new AppError(
       "UNSUPPORTED_MEDIA_TYPE",
       `Request bodies must be JSON (Content-Type: application/json); got ${type ? `'${type}'` : "no content type"}.`,

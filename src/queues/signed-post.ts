@@ -20,6 +20,10 @@ export interface SignedPost {
   attempt: number;
   previousSequence?: number;
   rawBody: string;
+  /** Media type of rawBody (default application/json). */
+  contentType?: string;
+  /** More headers (CloudEvents attributes, trace context); the signatures cover the body as sent. */
+  headers?: Record<string, string>;
   timeoutMs: number;
   /** Read at most this many bytes of the response body (tasks keep it as their result). */
   keepResponseBytes?: number;
@@ -53,6 +57,8 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
     ...(p.previousSequence !== undefined ? { previousSequence: p.previousSequence } : {}),
     nowSeconds: Math.floor(started / 1000),
     rawBody: p.rawBody,
+    ...(p.contentType !== undefined ? { contentType: p.contentType } : {}),
+    ...(p.headers !== undefined ? { extraHeaders: p.headers } : {}),
   });
   try {
     const res = await fetch(target.url, {

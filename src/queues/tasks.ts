@@ -7,6 +7,7 @@
  * A batch's messages run concurrently; at the end one report per tenant goes to its stats object.
  */
 import { settings } from "../config.js";
+import { traceHeaders } from "../domain/trace.js";
 import { endpointStub } from "../objects/endpoint/client.js";
 import { shardStub, taskQueue } from "../objects/task-shard/client.js";
 import type { Moved, TaskOutcome } from "../objects/task-shard/sql.js";
@@ -96,6 +97,8 @@ export async function runAttempt(msg: TaskMessage, env: Env): Promise<Moved | nu
       partitionKey: began.priority,
       attempt: began.attempt,
       rawBody: JSON.stringify({ task }),
+      // Each dispatch is a new span of the task's trace.
+      headers: traceHeaders(began.trace),
       timeoutMs: began.timeoutMs,
       keepResponseBytes: TASK_RESULT_BYTES,
     });

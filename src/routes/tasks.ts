@@ -3,9 +3,10 @@
  * its status, list tasks across the tenant's shards, and retry a dead one. The 202's
  * `estimatedProcessingTime` comes from services/tasks.ts.
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.js";
 import { CLIENT_ID } from "../domain/ids.js";
+import { traceFrom } from "../domain/trace.js";
 import { AppError } from "../errors.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
@@ -38,11 +39,20 @@ tasks.openapi(
     tags,
     summary: "Submit a task",
     description: `Stored in its shard before the 202, then sent to the queue of its priority (high, normal, low). The same \`id\` again answers 202 with the same task (\`duplicate: true\`, \`Idempotent-Replayed: true\`). \`data\` is limited to ${TASK_DATA_BYTES} bytes serialized (413).`,
-    request: { body: jsonBody(CreateTaskSchema) },
+    request: {
+      headers: z.object({
+        traceparent: z.string().optional().openapi({
+          description: "W3C Trace Context; every dispatch to a worker carries it with a new parent id. A malformed one is ignored.",
+        }),
+        tracestate: z.string().optional(),
+      }),
+      body: jsonBody(CreateTaskSchema),
+    },
     responses: { 202: jsonContent(TaskAcceptedSchema, "Accepted (or the existing task with that id)"), ...problemResponses(413) },
   }),
   async (c) => {
-    const { state, created, estimatedProcessingTime: eta } = await submitTask(c.env, c.var.principal.tenantId, c.req.valid("json"));
+    const trace = traceFrom(c.req.header("traceparent"), c.req.header("tracestate"));
+    const { state, created, estimatedProcessingTime: eta } = await submitTask(c.env, c.var.principal.tenantId, c.req.valid("json"), trace);
     if (!created) c.header("Idempotent-Replayed", "true");
     return c.json(
       { taskId: state.id, status: state.status, ...(eta ? { estimatedProcessingTime: eta } : {}), ...(created ? {} : { duplicate: true }) },

@@ -4,6 +4,7 @@ import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType, isValidRoutingKey } from "../domain/patterns.js";
 import { closestName } from "../domain/suggest.js";
+import type { TraceContext } from "../domain/trace.js";
 
 export const EventId = z.string().regex(CLIENT_ID, "1–256 characters of letters, digits and . _ : ~ @ -");
 
@@ -71,6 +72,11 @@ export const PublishEventSchema = envelopeObject({
     .openapi({ example: "order.created" }),
   timestamp: z.iso.datetime({ offset: true }).optional().openapi({ example: "2024-07-15T14:32:22Z" }),
   source: z.string().max(256).optional().openapi({ example: "order-service" }),
+  subject: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ description: "What the event is about within its source (CloudEvents `subject`).", example: "order-123" }),
   data: z
     .record(z.string(), z.unknown(), {
       error: (iss) =>
@@ -98,17 +104,25 @@ export const PublishEventSchema = envelopeObject({
 
 export type PublishEvent = z.infer<typeof PublishEventSchema>;
 
+/** A validated event to publish, with what only CloudEvents and headers carry: its data schema and trace context. */
+export type PublishInput = PublishEvent & { dataSchema?: string; trace?: TraceContext };
+
 /** What is stored and delivered: every default filled in. */
 export interface EventEnvelope {
   id: string;
   type: string;
   timestamp: string;
   source?: string;
+  subject?: string;
+  /** A CloudEvent's `dataschema` (a URI), kept as it came. */
+  dataSchema?: string;
   data: Record<string, unknown>;
   metadata: { correlationId: string; causationId?: string; version: string; tenantId: string };
   routingKey?: string;
   partitionKey: string;
   cacheInvalidation?: { keys: string[] };
+  /** W3C trace context, sent (with a new parent id) on every delivery attempt; never part of a body. */
+  trace?: TraceContext;
 }
 
 export const PublishResultSchema = z
@@ -137,6 +151,8 @@ export const StoredEventSchema = z
     type: z.string(),
     timestamp: z.string(),
     source: z.string().optional(),
+    subject: z.string().optional(),
+    dataSchema: z.string().optional(),
     data: z.record(z.string(), z.unknown()),
     metadata: z.record(z.string(), z.unknown()),
     routingKey: z.string().optional(),
@@ -169,4 +185,12 @@ export interface StoredEventText {
 
 export function parseStored(e: StoredEventText): EventEnvelope & { sequence: number } {
   return { ...(JSON.parse(e.body) as EventEnvelope), sequence: e.sequence };
+}
+
+export type StoredEvent = EventEnvelope & { sequence: number };
+
+/** A stored event as clients see it (read or delivered): without its cache instructions and trace context. */
+export function publicEvent(e: StoredEvent): Omit<StoredEvent, "cacheInvalidation" | "trace"> {
+  const { cacheInvalidation: _ci, trace: _trace, ...event } = e;
+  return event;
 }

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { isValidRoutingPattern, isValidTypePattern } from "../domain/patterns.js";
+import { DeliveryFormat } from "./cloudevent.js";
 import { OrderingSchema, RateLimitSchema, RetryPolicyPatchSchema, RetryPolicySchema } from "./common.js";
 
 export const Name = z
@@ -35,6 +36,7 @@ export const CreateSubscriptionSchema = z
     retryPolicy: RetryPolicySchema.optional(),
     ordering: OrderingSchema.optional(),
     rateLimit: RateLimitSchema.optional(),
+    format: DeliveryFormat.optional(),
   })
   .strict()
   .openapi("CreateSubscription");
@@ -49,6 +51,7 @@ export const UpdateSubscriptionSchema = z
     status: z.enum(["ACTIVE", "DISABLED"]).optional(),
     ordering: OrderingSchema.optional(),
     rateLimit: RateLimitSchema.nullable().optional().openapi({ description: "null removes the limit." }),
+    format: DeliveryFormat.optional(),
   })
   .strict()
   .openapi("UpdateSubscription");
@@ -69,6 +72,7 @@ export const SubscriptionSchema = z
     retryPolicy: RetryPolicySchema.optional(),
     ordering: OrderingSchema,
     rateLimit: RateLimitSchema.optional(),
+    format: DeliveryFormat,
     disabledReason: z.string().optional(),
     disabledAt: z.string().optional(),
     createdAt: z.string(),
@@ -101,9 +105,11 @@ export interface SigningSecret {
 }
 
 /** What the Tenant object stores and the isolate caches: the view plus the signing secrets. */
-export interface SubscriptionRecord extends Omit<SubscriptionView, "ordering"> {
+export interface SubscriptionRecord extends Omit<SubscriptionView, "ordering" | "format"> {
   /** Absent on records written before ordering existed: "none". */
   ordering?: SubscriptionView["ordering"];
+  /** Absent on records written before formats existed: "json". */
+  format?: SubscriptionView["format"];
   secrets: SigningSecret[];
 }
 
@@ -111,7 +117,7 @@ export const SubscriptionListSchema = z.object({ subscriptions: z.array(Subscrip
 
 export function toView(record: SubscriptionRecord): SubscriptionView {
   const { secrets: _secrets, ...view } = record;
-  return { ...view, ordering: record.ordering ?? "none" };
+  return { ...view, ordering: record.ordering ?? "none", format: record.format ?? "json" };
 }
 
 export const SubscriptionCreatedSchema = SubscriptionSchema.extend({

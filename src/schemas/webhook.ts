@@ -1,5 +1,6 @@
 /** /webhooks bodies: the registration shape `{url, events, secret, retryPolicy}`, the delivery log, recovery and rotation. */
 import { z } from "@hono/zod-openapi";
+import { DeliveryFormat } from "./cloudevent.js";
 import { OrderingSchema, RateLimitSchema, RetryPolicySchema } from "./common.js";
 import { DeliveryStatus } from "./event.js";
 import {
@@ -23,6 +24,7 @@ export const CreateWebhookSchema = z
     routingKeys: RoutingPatterns.optional(),
     ordering: OrderingSchema.optional(),
     rateLimit: RateLimitSchema.optional(),
+    format: DeliveryFormat.optional(),
   })
   .strict()
   .openapi("CreateWebhook");

@@ -5,30 +5,54 @@
  */
 import { invalidateKeys } from "../cache/index.js";
 import { LIMITS } from "../config.js";
+import type { TraceContext } from "../domain/trace.js";
 import { AppError, validationError } from "../errors.js";
 import { partitionFor, partitionStub } from "../objects/partition/client.js";
-import { type EventEnvelope, type PublishEvent, PublishEventSchema, type PublishResult, parseStored } from "../schemas/event.js";
+import {
+  type EventEnvelope,
+  PublishEventSchema,
+  type PublishInput,
+  type PublishResult,
+  parseStored,
+  publicEvent,
+  type StoredEvent,
+} from "../schemas/event.js";
 import { publishEnvelopes, toEnvelope } from "./publish.js";
 
 export type Published = PublishResult & { invalidated?: string[] };
 
 /** Commits the event, then clears its cache keys (a duplicate repeats no side effect). */
-export async function publishEvent(env: Env, tenantId: string, input: PublishEvent): Promise<Published> {
+export async function publishEvent(env: Env, tenantId: string, input: PublishInput): Promise<Published> {
   const [result] = (await publishEnvelopes(env, tenantId, [toEnvelope(input, tenantId)])) as [PublishResult];
   const keys = input.cacheInvalidation?.keys;
   const invalidated = keys && !result.duplicate ? await invalidateKeys(env, tenantId, keys) : undefined;
   return { ...result, ...(invalidated ? { invalidated } : {}) };
 }
 
-/** One outcome per raw event, in order: a result, or the error that refused that event alone. */
-export async function publishBatch(env: Env, tenantId: string, raw: unknown[]): Promise<Array<Published | AppError>> {
+/** A batch item in the plain envelope format: validated, or refused on its own. */
+export function parseEnvelope(item: unknown, at: number): PublishInput {
+  const parsed = PublishEventSchema.safeParse(item);
+  if (!parsed.success) throw validationError(parsed.error, `events.${at}`);
+  return parsed.data;
+}
+
+/**
+ * One outcome per raw event, in order: a result, or the error that refused that event alone.
+ * `parse` reads one item (the plain envelope by default); `trace` is the request's trace
+ * context, for the items that carry none of their own.
+ */
+export async function publishBatch(
+  env: Env,
+  tenantId: string,
+  raw: unknown[],
+  { parse = parseEnvelope, trace }: { parse?: (item: unknown, at: number) => PublishInput; trace?: TraceContext } = {},
+): Promise<Array<Published | AppError>> {
   const outcomes: Array<Published | AppError> = new Array(raw.length);
   const valid: Array<{ at: number; envelope: EventEnvelope }> = [];
   raw.forEach((item, at) => {
     try {
-      const parsed = PublishEventSchema.safeParse(item);
-      if (!parsed.success) throw validationError(parsed.error, `events.${at}`);
-      valid.push({ at, envelope: toEnvelope(parsed.data, tenantId) });
+      const input = parse(item, at);
+      valid.push({ at, envelope: toEnvelope({ ...(trace ? { trace } : {}), ...input }, tenantId) });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       outcomes[at] = err;
@@ -62,8 +86,18 @@ export async function publishBatch(env: Env, tenantId: string, raw: unknown[]): 
   return outcomes;
 }
 
-/** A stored event (without its cache instructions) and its per-subscription delivery status. */
+/** A stored event (as clients see it) and its per-subscription delivery status. */
 export async function readEvent(env: Env, tenantId: string, id: string, partitionKey?: string) {
+  const { event, deliveries } = await findEvent(env, tenantId, id, partitionKey);
+  return { ...publicEvent(event), deliveries };
+}
+
+/** The stored event alone, with everything it was stored with. */
+export async function readStoredEvent(env: Env, tenantId: string, id: string, partitionKey?: string): Promise<StoredEvent> {
+  return (await findEvent(env, tenantId, id, partitionKey)).event;
+}
+
+async function findEvent(env: Env, tenantId: string, id: string, partitionKey?: string) {
   const partition = partitionFor(id, partitionKey);
   const found = await partitionStub(env, tenantId, partition).getEvent(id);
   if (!found) {
@@ -72,13 +106,12 @@ export async function readEvent(env: Env, tenantId: string, id: string, partitio
       `No event ${id} in partition ${partition}${partitionKey ? "" : " (pass ?partitionKey= if it was published with one)"}.`,
     );
   }
-  const { cacheInvalidation: _ci, ...event } = parseStored(found.event);
-  return { ...event, deliveries: found.deliveries };
+  return { event: parseStored(found.event), deliveries: found.deliveries };
 }
 
 /** A page of a partition's log; `nextAfter` continues from its last event. */
 export async function readLog(env: Env, tenantId: string, partitionKey: string, after: number, limit: number) {
   const page = await partitionStub(env, tenantId, partitionKey).readLog(after, limit);
-  const events = page.map(parseStored).map(({ cacheInvalidation: _ci, ...e }) => e);
+  const events = page.map(parseStored).map(publicEvent);
   return { events, nextAfter: events.at(-1)?.sequence ?? after };
 }

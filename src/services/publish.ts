@@ -5,13 +5,17 @@
  */
 import { LIMITS } from "../config.js";
 import { newId } from "../domain/ids.js";
+import { newTrace } from "../domain/trace.js";
 import { AppError } from "../errors.js";
 import { type PublishItem, partitionFor, partitionStub } from "../objects/partition/client.js";
-import type { EventEnvelope, PublishEvent, PublishResult } from "../schemas/event.js";
+import type { EventEnvelope, PublishInput, PublishResult } from "../schemas/event.js";
 import { tenantSubscriptions } from "./subscription-cache.js";
 
-/** Fills the envelope's defaults; refuses (TENANT_MISMATCH) a body that names another tenant. */
-export function toEnvelope(input: PublishEvent, tenantId: string, now = new Date()): EventEnvelope {
+/**
+ * Fills the envelope's defaults (an event without trace context starts its own trace); refuses
+ * (TENANT_MISMATCH) a body that names another tenant.
+ */
+export function toEnvelope(input: PublishInput, tenantId: string, now = new Date()): EventEnvelope {
   if (input.metadata?.tenantId !== undefined && input.metadata.tenantId !== tenantId) {
     throw new AppError("TENANT_MISMATCH", "metadata.tenantId names another tenant than the API key's.");
   }
@@ -21,6 +25,8 @@ export function toEnvelope(input: PublishEvent, tenantId: string, now = new Date
     type: input.type,
     timestamp: input.timestamp ?? now.toISOString(),
     ...(input.source !== undefined ? { source: input.source } : {}),
+    ...(input.subject !== undefined ? { subject: input.subject } : {}),
+    ...(input.dataSchema !== undefined ? { dataSchema: input.dataSchema } : {}),
     data: input.data,
     metadata: {
       correlationId: input.metadata?.correlationId ?? id,
@@ -31,6 +37,7 @@ export function toEnvelope(input: PublishEvent, tenantId: string, now = new Date
     ...(input.routingKey !== undefined ? { routingKey: input.routingKey } : {}),
     partitionKey: partitionFor(id, input.partitionKey),
     ...(input.cacheInvalidation ? { cacheInvalidation: input.cacheInvalidation } : {}),
+    trace: input.trace ?? newTrace(),
   };
   const size = new TextEncoder().encode(JSON.stringify(envelope)).byteLength;
   if (size > LIMITS.eventBytes) {

@@ -67,6 +67,7 @@ export async function createSubscription(
       ? { retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } }
       : {}),
     ordering: input.ordering ?? "none",
+    format: input.format ?? "json",
     ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
     status: "ACTIVE",
     secrets: secret !== undefined ? [{ secret }] : [],
@@ -114,6 +115,8 @@ export async function updateSubscription(
   // Applies to deliveries not attempted yet: the partition reads it when it hands rows out.
   if (input.ordering !== undefined) patch.ordering = input.ordering;
   if (input.rateLimit !== undefined) patch.rateLimit = input.rateLimit ?? undefined;
+  // Applies to every attempt from now on, retries of earlier events included.
+  if (input.format !== undefined) patch.format = input.format;
   let generatedSecret: string | undefined;
   if (input.url !== undefined || input.retryPolicy !== undefined || input.rateLimit) {
     const current = await getSubscription(env, tenantId, id);

@@ -7,6 +7,7 @@
 import { DEFAULT_TASK_RETRY } from "../domain/backoff.js";
 import { estimatedProcessingTime, parallelism } from "../domain/eta.js";
 import { newId } from "../domain/ids.js";
+import { newTrace, type TraceContext } from "../domain/trace.js";
 import { AppError } from "../errors.js";
 import { eachShard, shardOf, shardStub, taskStub } from "../objects/task-shard/client.js";
 import { statsStub } from "../objects/task-stats/client.js";
@@ -28,8 +29,11 @@ export interface Submitted {
   estimatedProcessingTime?: string;
 }
 
-/** Stores the task (an existing id returns the stored task, `created: false`) and estimates it. */
-export async function submitTask(env: Env, tenantId: string, input: CreateTask): Promise<Submitted> {
+/**
+ * Stores the task (an existing id returns the stored task, `created: false`) and estimates it.
+ * `trace`: the request's trace context; without one the task starts its own trace.
+ */
+export async function submitTask(env: Env, tenantId: string, input: CreateTask, trace: TraceContext = newTrace()): Promise<Submitted> {
   const data = input.data ?? {};
   const dataText = JSON.stringify(data);
   const size = new TextEncoder().encode(dataText).byteLength;
@@ -48,6 +52,7 @@ export async function submitTask(env: Env, tenantId: string, input: CreateTask):
     timeoutMs: input.timeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
     onComplete: input.onComplete ?? false,
     delaySeconds: input.delaySeconds ?? 0,
+    trace,
   });
   const eta = live(state) ? await estimate(env, tenantId, state, created) : undefined;
   return { state, created, ...(eta ? { estimatedProcessingTime: eta } : {}) };

@@ -9,11 +9,13 @@ import { settings } from "../config.js";
 import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
 import { newId } from "../domain/ids.js";
 import { generateSecret } from "../domain/signing.js";
+import { newTrace, traceHeaders } from "../domain/trace.js";
 import { AppError } from "../errors.js";
 import { endpointStub } from "../objects/endpoint/client.js";
 import { partitionStub } from "../objects/partition/client.js";
 import { tenantStub } from "../objects/tenant/client.js";
 import { liveSecrets, signedPost } from "../queues/signed-post.js";
+import { renderDelivery } from "../schemas/cloudevent.js";
 import type { DeliveryStatus } from "../schemas/event.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
 import { publishEnvelopes, toEnvelope } from "./publish.js";
@@ -98,16 +100,19 @@ export async function rotateSecret(
 /** Sends a signed webhook.test event now and reports the receiver's answer. */
 export async function sendTest(env: Env, tenantId: string, id: string) {
   const hook = await getWebhook(env, tenantId, id);
+  const eventId = newId("evt");
   const event = {
-    id: newId("evt"),
+    id: eventId,
     type: "webhook.test",
     timestamp: new Date().toISOString(),
     source: "edgebus",
     data: { webhookId: hook.id, message: "This is a test delivery." },
-    metadata: { version: "1.0", tenantId },
+    metadata: { correlationId: eventId, version: "1.0", tenantId },
     partitionKey: "_test",
     sequence: 0,
   };
+  // In the webhook's format, like its deliveries, as the first span of a trace of its own.
+  const { rawBody, contentType, headers } = renderDelivery(hook.format, event);
   return signedPost({
     url: hook.url as string,
     secrets: hook.secrets,
@@ -117,7 +122,9 @@ export async function sendTest(env: Env, tenantId: string, id: string) {
     sequence: 0,
     partitionKey: event.partitionKey,
     attempt: 1,
-    rawBody: JSON.stringify({ event }),
+    rawBody,
+    contentType,
+    headers: { ...headers, ...traceHeaders(newTrace()) },
     timeoutMs: (hook.retryPolicy ?? DEFAULT_RETRY_POLICY).timeoutMs,
   });
 }

@@ -107,7 +107,7 @@ describe("unknown members of an event envelope", () => {
     const message = p.errors?.[0]?.message ?? "";
     expect(message).toContain('"routing_key" (did you mean "routingKey"?)');
     expect(message).toContain('"colour"');
-    expect(message).toContain("id, type, timestamp, source, data, metadata, routingKey, partitionKey, cacheInvalidation");
+    expect(message).toContain("id, type, timestamp, source, subject, data, metadata, routingKey, partitionKey, cacheInvalidation");
   });
 
   it("checks metadata and cacheInvalidation members too", async () => {

@@ -10,7 +10,9 @@
 import { settings } from "../../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds, parseRetryAfter } from "../../domain/backoff.js";
 import type { Admitted, EndpointGate } from "../../domain/endpoint-gate.js";
+import { traceForId, traceHeaders } from "../../domain/trace.js";
 import { signedPost } from "../../queues/signed-post.js";
+import { renderDelivery } from "../../schemas/cloudevent.js";
 import { parseStored } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
@@ -110,7 +112,9 @@ export class Sender {
     job.started = true;
     const began = job.began as BeganAttempt;
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const { cacheInvalidation: _ci, ...event } = parseStored(began.event);
+    const event = parseStored(began.event);
+    // The subscription's format; every attempt is a new span of the event's trace.
+    const { rawBody, contentType, headers } = renderDelivery(sub.format, event);
     const result = await signedPost({
       url: sub.url as string,
       secrets: sub.secrets,
@@ -121,7 +125,9 @@ export class Sender {
       partitionKey: event.partitionKey,
       attempt: job.msg.attempt,
       previousSequence: began.previousSequence,
-      rawBody: JSON.stringify({ event }),
+      rawBody,
+      contentType,
+      headers: { ...headers, ...traceHeaders(event.trace ?? traceForId(`${job.msg.tenantId}/${event.partitionKey}/${event.id}`)) },
       timeoutMs: policy.timeoutMs,
     });
     const now = Date.now();

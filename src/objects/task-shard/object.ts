@@ -9,6 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { settings } from "../../config.js";
 import { matchPattern } from "../../domain/patterns.js";
+import { type TraceContext, traceForId } from "../../domain/trace.js";
 import { PRIORITIES, type Priority, type TaskMessage, type TaskState, type TaskStatus } from "../../schemas/task.js";
 import { Alarm } from "../kit/alarm.js";
 import { Meta } from "../kit/meta.js";
@@ -92,6 +93,7 @@ export class TaskShard extends DurableObject<Env> {
       maxAttempts: row.max_attempts,
       timeoutMs: row.timeout_ms,
       createdAt: row.created_at,
+      trace: row.trace !== null ? (JSON.parse(row.trace) as TraceContext) : traceForId(`${this.meta.get("tenantId") ?? ""}/${row.id}`),
     };
   }
 

@@ -2,6 +2,7 @@
  * The TaskShard object's SQL schema and row shapes (private to it and its tests). The `stats_*`
  * tables belonged to the stats role this class once also played; the TaskStats object has them now.
  */
+import type { TraceContext } from "../../domain/trace.js";
 import type { Priority, TaskState, TaskStatus } from "../../schemas/task.js";
 import { META_TABLE } from "../kit/meta.js";
 
@@ -21,6 +22,8 @@ export const MIGRATIONS = [
   "CREATE TABLE stats_types (type TEXT PRIMARY KEY, avg_ms REAL NOT NULL, samples INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
   "DROP TABLE stats_backlog",
   "DROP TABLE stats_types",
+  // W3C trace context (JSON) the task was submitted with, or the trace it started.
+  "ALTER TABLE tasks ADD COLUMN trace TEXT",
 ];
 
 /** Statuses in which a task still has work ahead (it holds a lease). */
@@ -53,6 +56,8 @@ export interface TaskRow {
   next_attempt_at: number | null;
   /** JSON of a completion event not yet published (PendingEvent). */
   pending_event: string | null;
+  /** JSON of the task's TraceContext; null on tasks stored before trace context existed. */
+  trace: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -97,6 +102,8 @@ export interface BeganTask {
   maxAttempts: number;
   timeoutMs: number;
   createdAt: number;
+  /** Every dispatch is a new span of this trace. */
+  trace: TraceContext;
 }
 
 /** An attempt's outcome as the consumer saw it. */

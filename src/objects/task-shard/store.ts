@@ -8,6 +8,7 @@
 import { HANDOFF_MS } from "../../config.js";
 import { nextDelaySeconds } from "../../domain/backoff.js";
 import { hash32 } from "../../domain/ids.js";
+import type { TraceContext } from "../../domain/trace.js";
 import type { Priority, TaskStatus } from "../../schemas/task.js";
 import { isLive, type PendingEvent, type TaskOutcome, type TaskRow } from "./sql.js";
 
@@ -25,6 +26,7 @@ export interface NewTask {
   timeoutMs: number;
   onComplete: boolean;
   delaySeconds: number;
+  trace: TraceContext;
 }
 
 interface Failure {
@@ -50,8 +52,8 @@ export class TaskStore {
     const due = now + t.delaySeconds * 1000;
     this.sql.exec(
       `INSERT INTO tasks (id, type, priority, status, data, attempts, run_base, runs, max_attempts, backoff_ms,
-         timeout_ms, on_complete, waiting, lease_until, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, 'QUEUED', ?, 0, 0, 1, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+         timeout_ms, on_complete, waiting, lease_until, next_attempt_at, created_at, updated_at, trace)
+         VALUES (?, ?, ?, 'QUEUED', ?, 0, 0, 1, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
       t.id,
       t.type,
       t.priority,
@@ -64,6 +66,7 @@ export class TaskStore {
       due,
       now,
       now,
+      JSON.stringify(t.trace),
     );
     return this.get(t.id) as TaskRow;
   }
