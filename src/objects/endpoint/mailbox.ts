@@ -12,6 +12,7 @@
 import { newId } from "../../domain/ids.js";
 import { parseStored } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
+import { inSlices } from "../kit/sql-in.js";
 import { partitionStub } from "../partition/client.js";
 import type { AttemptOutcome } from "../partition/sql.js";
 import type { LogEntry } from "./log.js";
@@ -202,13 +203,15 @@ export class Mailbox {
     const now = Date.now();
     const unique = [...new Set(ackIds)];
     if (unique.length === 0) return [];
-    return this.sql
-      .exec<Row>(
-        `SELECT * FROM mailbox WHERE state = 'leased' AND lease_until > ? AND ack_id IN (${unique.map(() => "?").join(",")})`,
-        now,
-        ...unique,
-      )
-      .toArray();
+    const rows: Row[] = [];
+    inSlices(unique, 1, (slice, marks) =>
+      rows.push(
+        ...this.sql
+          .exec<Row>(`SELECT * FROM mailbox WHERE state = 'leased' AND lease_until > ? AND ack_id IN (${marks})`, now, ...slice)
+          .toArray(),
+      ),
+    );
+    return rows;
   }
 
   /** Settles rows on their partitions and in the log, and forgets them here. */

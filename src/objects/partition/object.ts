@@ -17,6 +17,7 @@ import { Alarm } from "../kit/alarm.js";
 import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import { sendInChunks } from "../kit/queue-send.js";
+import { inSlices } from "../kit/sql-in.js";
 import type { PublishItem } from "./client.js";
 import {
   type BeginRequest,
@@ -149,12 +150,16 @@ export class Partition extends DurableObject<Env> {
       messages.map((m) => ({ ...m, sentAt: now })),
       (chunk) => this.sendToQueue(chunk),
       (chunk) => {
-        const ids = chunk.map((m) => m.deliveryId);
-        this.sql.exec(
-          // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
-          `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND blocked = 0 AND id IN (${ids.map(() => "?").join(",")})`,
-          leaseUntil,
-          ...ids,
+        inSlices(
+          chunk.map((m) => m.deliveryId),
+          1,
+          (ids, marks) =>
+            this.sql.exec(
+              // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
+              `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND blocked = 0 AND id IN (${marks})`,
+              leaseUntil,
+              ...ids,
+            ),
         );
       },
       "delivery",

@@ -13,6 +13,7 @@ import type { CatalogItemRecord, NewOrder, OrderRecord } from "../../schemas/ord
 import { publishEnvelopes, toEnvelope } from "../../services/publish.js";
 import { Alarm } from "../kit/alarm.js";
 import { migrate } from "../kit/migrations.js";
+import { inSlices } from "../kit/sql-in.js";
 import { type CatalogRow, catalogRecord, type OrderRow, type OutboxRow, orderRecord, placeholders, STORE_MIGRATIONS } from "./sql.js";
 
 export type CreateOrderResult = { ok: true; order: OrderRecord } | { ok: false; code: "CONFLICT" };
@@ -191,13 +192,11 @@ export class Store extends DurableObject<Env> {
     const ids = envelopes.map((e) => e.id);
     try {
       await this.publishPending(tenantId, envelopes);
-      this.sql.exec(`DELETE FROM outbox WHERE event_id IN (${placeholders(ids.length)})`, ...ids);
+      inSlices(ids, 0, (slice, marks) => this.sql.exec(`DELETE FROM outbox WHERE event_id IN (${marks})`, ...slice));
       return true;
     } catch (err) {
-      this.sql.exec(
-        `UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE event_id IN (${placeholders(ids.length)})`,
-        String(err),
-        ...ids,
+      inSlices(ids, 1, (slice, marks) =>
+        this.sql.exec(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE event_id IN (${marks})`, String(err), ...slice),
       );
       console.warn(
         JSON.stringify({
