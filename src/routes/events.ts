@@ -26,6 +26,7 @@ events.openapi(
   tenantRoute({
     method: "post",
     path: "/events",
+    scope: "events:publish",
     operationId: "publishEvent",
     tags: ["events"],
     summary: "Publish an event",
@@ -35,7 +36,10 @@ events.openapi(
       headers: z.object({ "idempotency-key": z.string().optional() }),
       body: jsonBody(PublishEventSchema),
     },
-    responses: { 202: jsonContent(PublishResultSchema, "Published (or a replay of the original result)"), ...problemResponses(403, 413) },
+    responses: {
+      202: jsonContent(PublishResultSchema, "Published (or a replay of the original result)"),
+      ...problemResponses(403, 413, 429),
+    },
   }),
   async (c) => {
     const input = c.req.valid("json");
@@ -60,13 +64,14 @@ events.openapi(
   tenantRoute({
     method: "post",
     path: "/events/batch",
+    scope: "events:publish",
     operationId: "publishEventBatch",
     tags: ["events"],
     summary: `Publish up to ${LIMITS.batchEvents} events; one result per event, in order`,
     description:
-      "Each event succeeds or fails on its own; a failed one is a problem object with its `index`. One round trip per partition touched.",
+      "Each event succeeds or fails on its own; a failed one is a problem object with its `index`. One round trip per partition touched. The publish quota counts each valid event; when it cannot cover them all, the whole batch is refused (429) and nothing is stored.",
     request: { body: jsonBody(BatchSchema) },
-    responses: { 202: jsonContent(BatchResultSchema, "One result per event") },
+    responses: { 202: jsonContent(BatchResultSchema, "One result per event"), ...problemResponses(429) },
   }),
   async (c) => {
     const { events: raw } = c.req.valid("json");
@@ -82,6 +87,7 @@ events.openapi(
   tenantRoute({
     method: "get",
     path: "/events/{id}",
+    scope: "events:read",
     operationId: "getEvent",
     tags: ["events"],
     summary: "Read a stored event with its sequence and per-subscription delivery status",
@@ -107,6 +113,7 @@ events.openapi(
   tenantRoute({
     method: "get",
     path: "/partitions/{key}/events",
+    scope: "events:read",
     operationId: "listPartitionEvents",
     tags: ["events"],
     summary: "Read a partition's log in sequence order",

@@ -1,21 +1,28 @@
 /**
- * Route definitions with their security: `tenantRoute` puts API-key auth and the JSON body
- * middleware in front of the validators, `adminRoute` the admin token, `publicRoute` nothing.
- * Auth runs before the body is read, so an anonymous client never costs a parse.
+ * Route definitions with their security: `tenantRoute` puts API-key auth (with the scope the
+ * route declares) and the JSON body middleware in front of the validators, `adminRoute` the
+ * admin token, `publicRoute` nothing. Auth runs before the body is read, so an anonymous client
+ * never costs a parse. The scope is written into the OpenAPI document: as the operation's
+ * security requirement, as `x-scope`, and in its description.
  */
 import { createRoute } from "@hono/zod-openapi";
+import type { Scope } from "../domain/scopes.js";
 import { adminAuth, tenantAuth } from "../middleware/auth.js";
 import { parseJsonBody } from "../middleware/body.js";
 import { problemResponses } from "../schemas/common.js";
 
 type RouteConfig = Parameters<typeof createRoute>[0];
 
-export function tenantRoute<R extends Omit<RouteConfig, "middleware" | "security">>(config: R) {
+export function tenantRoute<R extends Omit<RouteConfig, "middleware" | "security">>(config: R & { scope: Scope }) {
+  const { scope, ...rest } = config;
+  const needs = `Needs an API key with the scope \`${scope}\`.`;
   return createRoute({
-    ...config,
-    middleware: [tenantAuth, parseJsonBody] as const,
-    security: [{ Bearer: [] }],
-    responses: { ...problemResponses(400, 401, 404), ...config.responses },
+    ...(rest as unknown as R),
+    description: config.description ? `${config.description}\n\n${needs}` : needs,
+    "x-scope": scope,
+    middleware: [tenantAuth(scope), parseJsonBody] as const,
+    security: [{ Bearer: [scope] }],
+    responses: { ...problemResponses(400, 401, 403, 404), ...config.responses },
   });
 }
 

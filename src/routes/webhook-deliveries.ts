@@ -21,6 +21,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "get",
     path: "/webhooks/{id}/deliveries",
+    scope: "subscriptions:read",
     operationId: "listWebhookDeliveries",
     tags,
     summary: "The webhook's delivery log, newest first, with every attempt",
@@ -39,6 +40,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+    scope: "deliveries:write",
     operationId: "redeliverWebhookDelivery",
     tags,
     summary: "Send one delivery again (a fresh attempt budget); the body may be empty",
@@ -64,6 +66,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/recover",
+    scope: "deliveries:write",
     operationId: "recoverWebhookDeliveries",
     tags,
     summary: "Send again every failed (or dropped) delivery since a time, oldest first",
@@ -82,6 +85,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/rotate-secret",
+    scope: "subscriptions:write",
     operationId: "rotateWebhookSecret",
     tags,
     summary: "Rotate the signing secret; the old one keeps signing during the grace period",
@@ -108,6 +112,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/test",
+    scope: "deliveries:write",
     operationId: "sendWebhookTest",
     tags,
     summary: "Send a signed webhook.test event now and report the receiver's answer",
