@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick;
-const N = Number(args.events ?? (quick ? 300 : 3000));
+const N = Number(args.events ?? (quick ? 300 : 1000));
 const W = Number(args.webhooks ?? (quick ? 3 : 4));
 const P = Number(args.partitions ?? (quick ? 40 : 200));
 const C = Number(args.publishers ?? 8);
