@@ -49,7 +49,7 @@ export default defineConfig({
             main: "./src/index.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { RECEIVER_URL: inject("receiverUrl") },
+              bindings: { RECEIVER_URL: inject("receiverUrl"), FUZZ_SEED: process.env.FUZZ_SEED ?? "" },
             },
           })),
           withoutBrokenSourcemaps,

@@ -18,6 +18,8 @@ export const LIMITS = {
   retryMaxAttempts: { min: 1, max: 100 },
   retryTimeoutMs: { min: 1000, max: 30_000 },
   secretChars: { min: 16, max: 256 },
+  /** How deeply event `data`, task `data` and cached values may nest (objects and arrays). */
+  jsonDepth: 64,
 } as const;
 
 /** Partitions used for events published without a partition key (`_shard-<n>`). */

@@ -54,9 +54,11 @@ export class WranglerDev {
   }
 
   async start({ readyTimeoutMs = 90_000 } = {}) {
-    const app = snapshot(this.root, this.tmp);
+    // A restart (restart()) runs the same snapshot on the same port with the same state.
+    this.app ??= snapshot(this.root, this.tmp);
+    const app = this.app;
     const state = join(this.tmp, "state");
-    this.port = await freePort();
+    this.port ??= await freePort();
     const inspector = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     const log = createWriteStream(this.logPath);
@@ -152,6 +154,15 @@ export class WranglerDev {
     if (child) signalGroup(child.pid, "SIGKILL");
     this.child = null;
     if (!this.keepState) rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  /** Stops wrangler dev and starts it again on the same port and state (the chaos run's mid-run restart). */
+  async restart(options) {
+    const keep = this.keepState;
+    this.keepState = true;
+    await this.stop();
+    this.keepState = keep;
+    return this.start(options);
   }
 
   /** Synchronous last resort for process.on("exit"). */

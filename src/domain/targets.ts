@@ -2,7 +2,8 @@
  * Target URL checks for webhook subscriptions (SSRF guard): refuses malformed URLs, non-HTTP
  * schemes and embedded credentials always; and, unless private targets are allowed (local
  * development), plain http, local host names and IP literals in private, loopback, link-local,
- * CGNAT, unspecified, multicast/reserved or unique-local ranges.
+ * site-local, CGNAT, unspecified, multicast/reserved, documentation/benchmarking or unique-local
+ * ranges, also when embedded in IPv6 (mapped, compatible, translated, NAT64, 6to4).
  *
  * Relies on the WHATWG URL parser to normalise numeric IPv4 forms (`2130706433`, `0x7f.1`,
  * `127.1` all become `127.0.0.1`) and IPv6 literals (`[::ffff:127.0.0.1]` becomes
@@ -52,7 +53,10 @@ const V4_PRIVATE: ReadonlyArray<readonly [string, number]> = [
 
 const V4_RESERVED: ReadonlyArray<readonly [string, number]> = [
   ["192.0.0.0", 24], // IETF protocol assignments
+  ["192.0.2.0", 24], // documentation (TEST-NET-1)
   ["198.18.0.0", 15], // benchmarking
+  ["198.51.100.0", 24], // documentation (TEST-NET-2)
+  ["203.0.113.0", 24], // documentation (TEST-NET-3)
   ["224.0.0.0", 4], // multicast
   ["240.0.0.0", 4], // reserved, incl. broadcast 255.255.255.255
 ];
@@ -106,9 +110,15 @@ function classifyV6(g: readonly number[]): Verdict {
   if (zeroUpTo(7) && at(7) === 1) return "private"; // ::1 loopback
   if ((at(0) & 0xfe00) === 0xfc00) return "private"; // fc00::/7 unique-local
   if ((at(0) & 0xffc0) === 0xfe80) return "private"; // fe80::/10 link-local
+  if ((at(0) & 0xffc0) === 0xfec0) return "private"; // fec0::/10 site-local (deprecated, still routed locally)
+  if (at(0) === 0x2001 && at(1) === 0x0db8) return "reserved"; // 2001:db8::/32 documentation
   if ((at(0) & 0xff00) === 0xff00) return "reserved"; // ff00::/8 multicast
   // ::ffff:a.b.c.d IPv4-mapped, and ::a.b.c.d IPv4-compatible (deprecated).
   if (zeroUpTo(5) && (at(5) === 0xffff || at(5) === 0)) return classifyV4(embeddedV4(at(6), at(7)));
+  // ::ffff:0:a.b.c.d IPv4-translated (RFC 2765).
+  if (zeroUpTo(4) && at(4) === 0xffff && at(5) === 0) return classifyV4(embeddedV4(at(6), at(7)));
+  // 64:ff9b:1::/48 local-use NAT64 (RFC 8215): translated by the local network, never public.
+  if (at(0) === 0x64 && at(1) === 0xff9b && at(2) === 1) return "private";
   // 64:ff9b::/96 NAT64 well-known prefix.
   if (at(0) === 0x64 && at(1) === 0xff9b && g.slice(2, 6).every((x) => x === 0)) {
     return classifyV4(embeddedV4(at(6), at(7)));

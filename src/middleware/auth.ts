@@ -1,8 +1,11 @@
 /**
- * Authentication. Tenant routes take `Authorization: Bearer <api key>`; the key names its tenant
- * (domain/keys.ts), so it is checked by that tenant's Durable Object alone, and the result is
- * cached in the isolate for KEY_CACHE_MS — a revoked key stops working within that time. The
- * dev credentials work only in development and only for requests to localhost / 127.0.0.1.
+ * Authentication and authorization. Tenant routes take `Authorization: Bearer <api key>`; the key
+ * names its tenant (domain/keys.ts), so it is checked by that tenant's Durable Object alone, and
+ * the result (tenant, key id, scopes) is cached in the isolate for KEY_CACHE_MS — a revoked key
+ * stops working at once in the isolate that revoked it (forgetKey) and within that time in the
+ * others. Each tenant route names the scope it needs and is refused here (403
+ * INSUFFICIENT_SCOPE) before its body is read. The dev credentials work only in development and
+ * only for requests to localhost / 127.0.0.1.
  */
 
 import type { Context } from "hono";
@@ -10,6 +13,7 @@ import { createMiddleware } from "hono/factory";
 import { DEV, KEY_CACHE_MS, settings } from "../config.js";
 import type { AppEnv, Principal } from "../context.js";
 import { tenantOfKey } from "../domain/keys.js";
+import { SCOPES, type Scope } from "../domain/scopes.js";
 import { AppError } from "../errors.js";
 import { verifyKey } from "../services/tenants.js";
 
@@ -48,7 +52,7 @@ function isAdminToken(c: Context<AppEnv>, token: string): boolean {
 
 export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Principal> {
   if (key === DEV.apiKey) {
-    if (devAllowed(c)) return { tenantId: DEV.tenantId, keyId: "dev" };
+    if (devAllowed(c)) return { tenantId: DEV.tenantId, keyId: "dev", scopes: SCOPES };
     throw new AppError("INVALID_API_KEY", "The development key is accepted only in development, on localhost or 127.0.0.1.");
   }
   const tenantId = tenantOfKey(key);
@@ -58,26 +62,47 @@ export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Princ
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && hit.until > now) return hit.principal;
-  const keyId = await verifyKey(c.env, tenantId, key);
-  if (!keyId) {
+  const found = await verifyKey(c.env, tenantId, key);
+  if (!found) {
     cache.delete(key);
     throw new AppError("INVALID_API_KEY", "Unknown API key: it does not exist or was revoked.");
   }
-  const principal = { tenantId, keyId };
+  const principal: Principal = { tenantId, keyId: found.keyId, scopes: found.scopes };
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(key, { principal, until: now + KEY_CACHE_MS });
   return principal;
 }
 
-/** Tenant routes: resolves the key to a tenant; the admin token is not a tenant key. */
-export const tenantAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const key = bearer(c);
-  if (isAdminToken(c, key)) {
-    throw new AppError("INVALID_API_KEY", "The admin token is not a tenant API key; use a tenant's key here.");
+/** The revoking isolate forgets a revoked key at once (the others within KEY_CACHE_MS). */
+export function forgetKey(tenantId: string, keyId: string): void {
+  for (const [key, entry] of cache) {
+    if (entry.principal.tenantId === tenantId && entry.principal.keyId === keyId) cache.delete(key);
   }
-  c.set("principal", await resolveKey(c, key));
-  await next();
-});
+}
+
+/** Refuses (403 INSUFFICIENT_SCOPE, naming the scope) a key that lacks `scope`. */
+export function requireScope(principal: Principal, scope: Scope, what: string): void {
+  if (!principal.scopes.includes(scope)) {
+    throw new AppError("INSUFFICIENT_SCOPE", `This API key lacks the scope '${scope}', which ${what} needs.`);
+  }
+}
+
+/**
+ * Tenant routes: resolves the key to a tenant and refuses a key without the route's scope; the
+ * admin token is not a tenant key.
+ */
+export function tenantAuth(scope: Scope) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const key = bearer(c);
+    if (isAdminToken(c, key)) {
+      throw new AppError("INVALID_API_KEY", "The admin token is not a tenant API key; use a tenant's key here.");
+    }
+    const principal = await resolveKey(c, key);
+    requireScope(principal, scope, `${c.req.method} ${c.req.routePath}`);
+    c.set("principal", principal);
+    await next();
+  });
+}
 
 /** Admin routes (creating tenants): the admin token only. */
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {

@@ -41,6 +41,7 @@ cache.openapi(
   tenantRoute({
     method: "put",
     path: "/cache/{key}",
+    scope: "cache:write",
     operationId: "putCacheEntry",
     tags,
     summary: "Store a JSON value under a key",
@@ -88,6 +89,7 @@ cache.openapi(
   tenantRoute({
     method: "get",
     path: "/cache/{key}",
+    scope: "cache:read",
     operationId: "getCacheEntry",
     tags,
     summary: "Read a cached value",
@@ -111,6 +113,7 @@ cache.openapi(
   tenantRoute({
     method: "delete",
     path: "/cache/{key}",
+    scope: "cache:write",
     operationId: "deleteCacheEntry",
     tags,
     summary: "Clear a key (manual invalidation)",

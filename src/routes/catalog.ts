@@ -14,6 +14,7 @@ catalog.openapi(
   tenantRoute({
     method: "put",
     path: "/catalog/items/{itemId}",
+    scope: "cache:write",
     operationId: "putCatalogItem",
     tags,
     summary: "Create or replace a catalog item",
@@ -33,6 +34,7 @@ catalog.openapi(
   tenantRoute({
     method: "get",
     path: "/catalog/items/{itemId}",
+    scope: "cache:read",
     operationId: "getCatalogItem",
     tags,
     summary: "Read a catalog item",

@@ -18,6 +18,7 @@ export function deliveryLogRoutes(via: Via): OpenAPIHono<AppEnv> {
     tenantRoute({
       method: "get",
       path: `/${via}/{id}/deliveries`,
+      scope: "subscriptions:read",
       operationId: `list${noun}Deliveries`,
       tags,
       summary: `The ${noun.toLowerCase()}'s delivery log, newest first, with every attempt`,
@@ -34,6 +35,7 @@ export function deliveryLogRoutes(via: Via): OpenAPIHono<AppEnv> {
     tenantRoute({
       method: "post",
       path: `/${via}/{id}/deliveries/{deliveryId}/redeliver`,
+      scope: "deliveries:write",
       operationId: `redeliver${noun}Delivery`,
       tags,
       summary: "Send one delivery again (a fresh attempt budget); the body may be empty",
@@ -58,6 +60,7 @@ export function deliveryLogRoutes(via: Via): OpenAPIHono<AppEnv> {
     tenantRoute({
       method: "post",
       path: `/${via}/{id}/recover`,
+      scope: "deliveries:write",
       operationId: `recover${noun}Deliveries`,
       tags,
       summary: "Send again every failed (or dropped) delivery since a time, oldest first",

@@ -88,7 +88,8 @@ async function publishMany(c: Context<AppEnv>, raw: unknown[], parse?: (item: un
 const cloudEventsIn = (route: "single" | "batch") =>
   createMiddleware<AppEnv>(async (c, next) => {
     const type = c.req.header("content-type");
-    const body: unknown = await c.req.json();
+    // The JSON body middleware parsed it already (undefined when the body was empty).
+    const body: unknown = await c.req.bodyCache.json;
     if (route === "batch") {
       if (isMedia(type, CLOUDEVENTS_JSON)) {
         throw new AppError(
@@ -118,6 +119,7 @@ events.openapi(
     {
       method: "post",
       path: "/events",
+      scope: "events:publish",
       operationId: "publishEvent",
       tags: ["events"],
       summary: "Publish an event",
@@ -132,7 +134,7 @@ events.openapi(
       },
       responses: {
         202: jsonContent(PublishResultSchema, "Published (or a replay of the original result)"),
-        ...problemResponses(403, 413, 415),
+        ...problemResponses(403, 413, 415, 429),
       },
     },
     cloudEventsIn("single"),
@@ -150,6 +152,7 @@ events.openapi(
     {
       method: "post",
       path: "/events/batch",
+      scope: "events:publish",
       operationId: "publishEventBatch",
       tags: ["events"],
       summary: `Publish up to ${LIMITS.batchEvents} events; one result per event, in order`,
@@ -164,7 +167,7 @@ events.openapi(
           },
         },
       },
-      responses: { 202: jsonContent(BatchResultSchema, "One result per event"), ...problemResponses(415) },
+      responses: { 202: jsonContent(BatchResultSchema, "One result per event"), ...problemResponses(415, 429) },
     },
     cloudEventsIn("batch"),
   ),
@@ -175,6 +178,7 @@ events.openapi(
   tenantRoute({
     method: "get",
     path: "/events/{id}",
+    scope: "events:read",
     operationId: "getEvent",
     tags: ["events"],
     summary: "Read a stored event with its sequence and per-subscription delivery status",
@@ -211,6 +215,7 @@ events.openapi(
   tenantRoute({
     method: "get",
     path: "/partitions/{key}/events",
+    scope: "events:read",
     operationId: "listPartitionEvents",
     tags: ["events"],
     summary: "Read a partition's log in sequence order",

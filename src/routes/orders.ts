@@ -30,6 +30,7 @@ routes.openapi(
   tenantRoute({
     method: "post",
     path: "/orders",
+    scope: "cache:write",
     operationId: "createOrder",
     tags,
     summary: "Create an order (write-through; publishes order.created)",
@@ -49,6 +50,7 @@ routes.openapi(
   tenantRoute({
     method: "get",
     path: "/orders/{id}",
+    scope: "cache:read",
     operationId: "getOrder",
     tags,
     summary: "Read an order (cache-aside)",
@@ -70,6 +72,7 @@ routes.openapi(
   tenantRoute({
     method: "patch",
     path: "/orders/{id}",
+    scope: "cache:write",
     operationId: "updateOrder",
     tags,
     summary: "Change an order's status (write-through; publishes order.status.changed)",
@@ -89,6 +92,7 @@ routes.openapi(
   tenantRoute({
     method: "get",
     path: "/customers/{id}/orders",
+    scope: "cache:read",
     operationId: "listCustomerOrders",
     tags,
     summary: `A customer's newest orders (at most ${CUSTOMER_ORDERS_LIMIT}), cached under customer-orders-<id>`,

@@ -14,6 +14,7 @@ pulls.openapi(
   tenantRoute({
     method: "post",
     path: "/subscriptions/{id}/pull",
+    scope: "deliveries:write",
     operationId: "pullMessages",
     tags,
     summary: "Lease up to maxMessages messages of a pull subscription for a visibility timeout",
@@ -32,6 +33,7 @@ pulls.openapi(
   tenantRoute({
     method: "post",
     path: "/subscriptions/{id}/ack",
+    scope: "deliveries:write",
     operationId: "ackMessages",
     tags,
     summary: "Settle leased messages as delivered (idempotent; an unknown or expired ackId is not counted)",
@@ -48,6 +50,7 @@ pulls.openapi(
   tenantRoute({
     method: "post",
     path: "/subscriptions/{id}/nack",
+    scope: "deliveries:write",
     operationId: "nackMessages",
     tags,
     summary: "Give leased messages back: visible again after delaySeconds; the attempt counts as failed",
@@ -64,6 +67,7 @@ pulls.openapi(
   tenantRoute({
     method: "post",
     path: "/subscriptions/{id}/extend",
+    scope: "deliveries:write",
     operationId: "extendLeases",
     tags,
     summary: "Extend leases: visible again only after visibilityTimeoutSeconds from now",

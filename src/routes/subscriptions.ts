@@ -28,6 +28,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "post",
     path: "/subscriptions",
+    scope: "subscriptions:write",
     operationId: "createSubscription",
     tags,
     summary: "Create a subscription (names are unique per tenant)",
@@ -44,6 +45,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "get",
     path: "/subscriptions",
+    scope: "subscriptions:read",
     operationId: "listSubscriptions",
     tags,
     summary: "List subscriptions",
@@ -59,6 +61,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "get",
     path: "/subscriptions/{id}",
+    scope: "subscriptions:read",
     operationId: "getSubscription",
     tags,
     summary: "Get a subscription, with its backlog (and pausedUntil while a receiver asked for a pause)",
@@ -75,6 +78,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "patch",
     path: "/subscriptions/{id}",
+    scope: "subscriptions:write",
     operationId: "updateSubscription",
     tags,
     summary: "Change a subscription (takes effect within 2 s everywhere)",
@@ -96,6 +100,7 @@ subscriptions.openapi(
   tenantRoute({
     method: "delete",
     path: "/subscriptions/{id}",
+    scope: "subscriptions:write",
     operationId: "deleteSubscription",
     tags,
     summary: "Delete a subscription (pending deliveries to it are dropped)",

@@ -35,6 +35,7 @@ tasks.openapi(
   tenantRoute({
     method: "post",
     path: "/tasks",
+    scope: "tasks:write",
     operationId: "createTask",
     tags,
     summary: "Submit a task",
@@ -65,6 +66,7 @@ tasks.openapi(
   tenantRoute({
     method: "get",
     path: "/tasks",
+    scope: "tasks:read",
     operationId: "listTasks",
     tags,
     summary: "List tasks, newest first",
@@ -83,6 +85,7 @@ tasks.openapi(
   tenantRoute({
     method: "get",
     path: "/tasks/{id}",
+    scope: "tasks:read",
     operationId: "getTask",
     tags,
     summary: "A task's status, attempts, worker, result or error",
@@ -99,6 +102,7 @@ tasks.openapi(
   tenantRoute({
     method: "post",
     path: "/tasks/{id}/retry",
+    scope: "tasks:write",
     operationId: "retryTask",
     tags,
     summary: "Run a DEAD task again (another maxAttempts attempts)",

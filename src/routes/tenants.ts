@@ -1,7 +1,8 @@
 /** Tenants (admin) and a tenant's own API keys. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.js";
-import { jsonBody, jsonContent } from "../schemas/common.js";
+import { forgetKey } from "../middleware/auth.js";
+import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import {
   CreateKeySchema,
   CreateTenantSchema,
@@ -9,8 +10,12 @@ import {
   KeyIdParam,
   KeyListSchema,
   TenantCreatedSchema,
+  TenantIdParam,
+  TenantLimitsPatchSchema,
+  TenantLimitsSchema,
 } from "../schemas/tenant.js";
-import { createKey, createTenant, listKeys, revokeKey } from "../services/tenants.js";
+import { forgetLease } from "../services/quota.js";
+import { createKey, createTenant, listKeys, revokeKey, setTenantLimits } from "../services/tenants.js";
 import { adminRoute, tenantRoute } from "./route.js";
 
 export const tenants = new OpenAPIHono<AppEnv>();
@@ -31,9 +36,30 @@ tenants.openapi(
 );
 
 tenants.openapi(
+  adminRoute({
+    method: "patch",
+    path: "/tenants/{id}",
+    operationId: "updateTenantLimits",
+    tags: ["tenants"],
+    summary: "Set a tenant's limits (admin token): its publish quota in events per second",
+    description:
+      "A token bucket per tenant holding one second's worth; past it, publishes are refused with 429 `RATE_LIMITED` and `Retry-After`. A change is in force within about a second everywhere.",
+    request: { params: TenantIdParam, body: jsonBody(TenantLimitsPatchSchema) },
+    responses: { 200: jsonContent(TenantLimitsSchema, "The tenant's limits now"), ...problemResponses(404) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await setTenantLimits(c.env, id, c.req.valid("json").limits);
+    forgetLease(id);
+    return c.json(result, 200);
+  },
+);
+
+tenants.openapi(
   tenantRoute({
     method: "get",
     path: "/tenants/keys",
+    scope: "keys:admin",
     operationId: "listApiKeys",
     tags: ["tenants"],
     summary: "List this tenant's API keys (hints only)",
@@ -48,6 +74,7 @@ tenants.openapi(
   tenantRoute({
     method: "post",
     path: "/tenants/keys",
+    scope: "keys:admin",
     operationId: "createApiKey",
     tags: ["tenants"],
     summary: "Create another API key for this tenant; the key is shown once",
@@ -55,7 +82,9 @@ tenants.openapi(
     responses: { 201: jsonContent(KeyCreatedSchema, "Created") },
   }),
   async (c) => {
-    return c.json(await createKey(c.env, c.var.principal.tenantId, c.req.valid("json")?.name ?? null), 201);
+    const body = c.req.valid("json");
+    const { tenantId, scopes } = c.var.principal;
+    return c.json(await createKey(c.env, tenantId, body?.name ?? null, scopes, body?.scopes), 201);
   },
 );
 
@@ -63,14 +92,18 @@ tenants.openapi(
   tenantRoute({
     method: "delete",
     path: "/tenants/keys/{keyId}",
+    scope: "keys:admin",
     operationId: "revokeApiKey",
     tags: ["tenants"],
-    summary: "Revoke an API key (stops working within 30 s, the key cache lifetime)",
+    summary: "Revoke an API key (at once through this isolate; everywhere within 30 s, the key cache lifetime)",
     request: { params: KeyIdParam },
     responses: { 204: { description: "Revoked" } },
   }),
   async (c) => {
-    await revokeKey(c.env, c.var.principal.tenantId, c.req.valid("param").keyId);
+    const { tenantId } = c.var.principal;
+    const { keyId } = c.req.valid("param");
+    await revokeKey(c.env, tenantId, keyId);
+    forgetKey(tenantId, keyId);
     return c.body(null, 204);
   },
 );

@@ -14,6 +14,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/rotate-secret",
+    scope: "subscriptions:write",
     operationId: "rotateWebhookSecret",
     tags,
     summary: "Rotate the signing secret; the old one keeps signing during the grace period",
@@ -40,6 +41,7 @@ webhookDeliveries.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks/{id}/test",
+    scope: "deliveries:write",
     operationId: "sendWebhookTest",
     tags,
     summary: "Send a signed webhook.test event now and report the receiver's answer",

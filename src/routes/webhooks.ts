@@ -3,6 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.js";
 import { newId } from "../domain/ids.js";
 import { AppError } from "../errors.js";
+import { requireScope } from "../middleware/auth.js";
 import { IdParam, jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
 import { type SubscriptionRecord, toView } from "../schemas/subscription.js";
 import {
@@ -27,6 +28,7 @@ webhooks.openapi(
   tenantRoute({
     method: "post",
     path: "/webhooks",
+    scope: "subscriptions:write",
     operationId: "createWebhook",
     tags,
     summary: "Register a webhook (a subscription with a URL)",
@@ -48,6 +50,7 @@ webhooks.openapi(
   tenantRoute({
     method: "get",
     path: "/webhooks",
+    scope: "subscriptions:read",
     operationId: "listWebhooks",
     tags,
     summary: "List webhooks",
@@ -62,6 +65,7 @@ webhooks.openapi(
   tenantRoute({
     method: "get",
     path: "/webhooks/{id}",
+    scope: "subscriptions:read",
     operationId: "getWebhook",
     tags,
     summary: "Get a webhook",
@@ -79,9 +83,11 @@ webhooks.openapi(
   tenantRoute({
     method: "patch",
     path: "/webhooks/{id}",
+    scope: "subscriptions:write",
     operationId: "updateWebhook",
     tags,
     summary: "Change a webhook; `status: ACTIVE` with `recover: true` re-sends what failed while it was disabled",
+    description: "`recover: true` also needs the scope `deliveries:write`.",
     request: { params: IdParam, body: jsonBody(UpdateWebhookSchema) },
     responses: { 200: jsonContent(WebhookUpdatedSchema, "Updated"), ...problemResponses(409) },
   }),
@@ -89,6 +95,7 @@ webhooks.openapi(
     const { tenantId } = c.var.principal;
     const { id } = c.req.valid("param");
     const { recover, ...patch } = c.req.valid("json");
+    if (recover) requireScope(c.var.principal, "deliveries:write", "recover: true");
     const before = await getWebhook(c.env, tenantId, id);
     if (recover && patch.status !== "ACTIVE") {
       throw new AppError("VALIDATION_FAILED", "recover applies only when setting status ACTIVE.", [
@@ -112,6 +119,7 @@ webhooks.openapi(
   tenantRoute({
     method: "delete",
     path: "/webhooks/{id}",
+    scope: "subscriptions:write",
     operationId: "deleteWebhook",
     tags,
     summary: "Delete a webhook (pending deliveries are dropped, its delivery log erased)",

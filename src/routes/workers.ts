@@ -25,6 +25,7 @@ workers.openapi(
   tenantRoute({
     method: "post",
     path: "/workers",
+    scope: "tasks:write",
     operationId: "createWorker",
     tags,
     summary: "Register a worker endpoint (names are unique per tenant)",
@@ -41,6 +42,7 @@ workers.openapi(
   tenantRoute({
     method: "get",
     path: "/workers",
+    scope: "tasks:read",
     operationId: "listWorkers",
     tags,
     summary: "List worker endpoints",
@@ -53,6 +55,7 @@ workers.openapi(
   tenantRoute({
     method: "get",
     path: "/workers/{id}",
+    scope: "tasks:read",
     operationId: "getWorker",
     tags,
     summary: "Get a worker endpoint",
@@ -66,6 +69,7 @@ workers.openapi(
   tenantRoute({
     method: "delete",
     path: "/workers/{id}",
+    scope: "tasks:write",
     operationId: "deleteWorker",
     tags,
     summary: "Remove a worker endpoint (attempts in flight finish; later ones go to other workers)",

@@ -1,6 +1,8 @@
 /** The /cache boundary: the key path parameter, the stored value (any JSON) and the PUT result. */
 import { z } from "@hono/zod-openapi";
+import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
+import { withinJsonDepth } from "./common.js";
 
 export const CacheKeyParam = z.object({
   key: z
@@ -10,10 +12,13 @@ export const CacheKeyParam = z.object({
 });
 
 /** Any JSON value (the body middleware has parsed it already). */
-export const CacheValueSchema = z.unknown().openapi("CacheValue", {
-  description: "Any JSON value, at most 64 KiB serialized.",
-  example: { id: "order-123", status: "PROCESSING", total: 99.99 },
-});
+export const CacheValueSchema = z
+  .unknown()
+  .refine(...withinJsonDepth)
+  .openapi("CacheValue", {
+    description: `Any JSON value, at most 64 KiB serialized and ${LIMITS.jsonDepth} levels deep.`,
+    example: { id: "order-123", status: "PROCESSING", total: 99.99 },
+  });
 
 export const CacheStoredSchema = z
   .object({

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
+import { deeperThan } from "../domain/json-depth.js";
 
 export const ProblemSchema = z
   .object({
@@ -14,6 +15,12 @@ export const ProblemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi("Problem");
+
+/** A zod check that a JSON value nests at most LIMITS.jsonDepth levels (before anything serialises it). */
+export const withinJsonDepth = [
+  (v: unknown) => !deeperThan(v, LIMITS.jsonDepth),
+  `nests deeper than ${LIMITS.jsonDepth} levels of objects and arrays (the limit)`,
+] as const;
 
 export const problemResponses = (...statuses: number[]) =>
   Object.fromEntries(

@@ -5,6 +5,7 @@ import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType, isValidRoutingKey } from "../domain/patterns.js";
 import { closestName } from "../domain/suggest.js";
 import type { TraceContext } from "../domain/trace.js";
+import { withinJsonDepth } from "./common.js";
 
 export const EventId = z.string().regex(CLIENT_ID, "1–256 characters of letters, digits and . _ : ~ @ -");
 
@@ -86,6 +87,7 @@ export const PublishEventSchema = envelopeObject({
             ? 'is required and must be a JSON object, e.g. {"orderId": "order-123"}'
             : `must be a JSON object, not ${jsonKind(iss.input)}`,
     })
+    .refine(...withinJsonDepth)
     .openapi({ example: { orderId: "order-123", total: 99.95 } }),
   metadata: envelopeObject({
     correlationId: z.string().max(256).optional(),

@@ -6,7 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType } from "../domain/patterns.js";
-import { RateLimitSchema } from "./common.js";
+import { RateLimitSchema, withinJsonDepth } from "./common.js";
 import { Secret, TargetUrl, TypePatterns } from "./subscription.js";
 
 /** Serialized `data` of one task; keeps a task, its queue hop and its worker POST small. */
@@ -42,6 +42,7 @@ export const CreateTaskSchema = z
     type: TaskType,
     data: z
       .record(z.string(), z.unknown())
+      .refine(...withinJsonDepth)
       .optional()
       .openapi({ example: { orderId: "order-123", priority: "high" } }),
     priority: Priority.optional().openapi({ description: "Default: a valid `data.priority`, else normal." }),

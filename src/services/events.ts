@@ -18,12 +18,15 @@ import {
   type StoredEvent,
 } from "../schemas/event.js";
 import { publishEnvelopes, toEnvelope } from "./publish.js";
+import { takePublishTokens } from "./quota.js";
 
 export type Published = PublishResult & { invalidated?: string[] };
 
-/** Commits the event, then clears its cache keys (a duplicate repeats no side effect). */
+/** Takes a quota token, commits the event, then clears its cache keys (a duplicate repeats no side effect). */
 export async function publishEvent(env: Env, tenantId: string, input: PublishInput): Promise<Published> {
-  const [result] = (await publishEnvelopes(env, tenantId, [toEnvelope(input, tenantId)])) as [PublishResult];
+  const envelope = toEnvelope(input, tenantId);
+  await takePublishTokens(env, tenantId, 1);
+  const [result] = (await publishEnvelopes(env, tenantId, [envelope])) as [PublishResult];
   const keys = input.cacheInvalidation?.keys;
   const invalidated = keys && !result.duplicate ? await invalidateKeys(env, tenantId, keys) : undefined;
   return { ...result, ...(invalidated ? { invalidated } : {}) };
@@ -67,6 +70,8 @@ export async function publishBatch(
       [{ path: "events", message: "too many cacheInvalidation.keys in total" }],
     );
   }
+  // The quota counts every event that would be stored; when it cannot cover them all, nothing is.
+  await takePublishTokens(env, tenantId, valid.length);
   const published = await publishEnvelopes(
     env,
     tenantId,

@@ -12,6 +12,7 @@ import { generateSecret } from "../domain/signing.js";
 import { newTrace, traceHeaders } from "../domain/trace.js";
 import { AppError } from "../errors.js";
 import { endpointStub } from "../objects/endpoint/client.js";
+import type { RecoverCursor } from "../objects/endpoint/log.js";
 import { partitionStub } from "../objects/partition/client.js";
 import { tenantStub } from "../objects/tenant/client.js";
 import { liveSecrets, signedPost } from "../queues/signed-post.js";
@@ -71,9 +72,24 @@ export async function recoverAfterDisable(env: Env, tenantId: string, before: Su
   return resendFailed(env, tenantId, before.id, since);
 }
 
+/** How many deliveries one recovery step reads and sends again (a recovery takes as many steps as it needs). */
+export const RECOVER_PAGE = 500;
+
+/** Pages through everything FAILED or DROPPED since `sinceMs`, in bounded steps; the count sent again. */
 async function resendFailed(env: Env, tenantId: string, id: string, sinceMs: number): Promise<number> {
-  const items = await endpointStub(env, tenantId, id).failedSince(sinceMs);
-  return items.length === 0 ? 0 : redeliver(env, tenantId, id, items);
+  const endpoint = endpointStub(env, tenantId, id);
+  let after: RecoverCursor | null = null;
+  let sent = 0;
+  do {
+    const page: { items: Array<{ deliveryId: string; partitionKey: string }>; next: RecoverCursor | null } = await endpoint.failedSince(
+      sinceMs,
+      after,
+      RECOVER_PAGE,
+    );
+    if (page.items.length > 0) sent += await redeliver(env, tenantId, id, page.items);
+    after = page.next;
+  } while (after !== null);
+  return sent;
 }
 
 /** New signing secret; the newest previous one keeps signing until the grace period ends. */

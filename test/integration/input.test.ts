@@ -199,3 +199,14 @@ describe("a target URL without a scheme", () => {
     }
   });
 });
+
+describe("empty bodies where one is required", () => {
+  it("POST /events and /events/batch with no body are 400 problems, never a 500", async () => {
+    const { apiKey } = await newTenant();
+    for (const path of ["/events", "/events/batch"]) {
+      const res = await call(path, { method: "POST", key: apiKey });
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+    }
+  });
+});

@@ -57,6 +57,23 @@ describe("checkTarget with allowPrivate=false", () => {
     "https://0.0.0.0/",
     "https://0/",
     "http://example.com/hook",
+    // IPv4-translated, site-local, local-use NAT64, documentation and reserved networks.
+    "https://[::ffff:0:7f00:1]/",
+    "https://[::ffff:0:127.0.0.1]/",
+    "https://[::ffff:0:a00:1]/",
+    "https://[fec0::1]/",
+    "https://[feff:ffff::1]/",
+    "https://[64:ff9b:1::1]/",
+    "https://[64:ff9b:1:ffff::8.8.8.8]/",
+    "https://[2001:db8::1]/",
+    "https://192.0.2.1/",
+    "https://192.0.2.255/",
+    "https://198.18.0.0/",
+    "https://198.51.100.7/",
+    "https://203.0.113.9/",
+    "https://240.0.0.0/",
+    "https://247.1.2.3/",
+    "https://[::ffff:203.0.113.5]/",
   ];
   for (const url of refused) {
     it(`refuses ${url}`, () => {
@@ -75,6 +92,12 @@ describe("checkTarget with allowPrivate=false", () => {
     "https://[2606:4700:4700::1111]/",
     "https://[64:ff9b::8.8.8.8]/",
     "https://[::ffff:8.8.8.8]/",
+    "https://[::ffff:0:808:808]/",
+    "https://192.0.3.1/",
+    "https://198.20.0.1/",
+    "https://198.51.101.1/",
+    "https://203.0.114.1/",
+    "https://239.0.0.1.example.com/",
     "https://localhost.example.com/",
     "https://internal.example.com/",
   ];

@@ -19,3 +19,9 @@ export interface LogEntry {
   status: DeliveryStatus;
   attempt?: AttemptEntry;
 }
+
+/** Where a recovery continues: after this row of the log (its time and id). */
+export interface RecoverCursor {
+  at: number;
+  id: string;
+}

@@ -19,11 +19,11 @@ import type { SubscriptionRecord } from "../../schemas/subscription.js";
 import { disableWebhook } from "../../services/webhooks.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
-import type { AttemptEntry, LogEntry } from "./log.js";
+import type { AttemptEntry, LogEntry, RecoverCursor } from "./log.js";
 import { MAILBOX_MIGRATIONS, Mailbox, type PulledMessage, type PullOptions } from "./mailbox.js";
 import { Sender, type Settled } from "./sender.js";
 
-export type { AttemptEntry, LogEntry } from "./log.js";
+export type { AttemptEntry, LogEntry, RecoverCursor } from "./log.js";
 
 /** Without a rate limit an endpoint still gets at most this many requests at once. */
 const DEFAULT_MAX_IN_FLIGHT = 100;
@@ -305,16 +305,33 @@ export class Endpoint extends DurableObject<Env> {
     return row ? { partitionKey: row.partition_key, status: row.status } : null;
   }
 
-  /** Failed (and dropped) deliveries since a time, oldest first, for recovery. */
-  failedSince(sinceMs: number, limit = 1000): Array<{ deliveryId: string; partitionKey: string }> {
-    return this.sql
-      .exec<{ delivery_id: string; partition_key: string }>(
-        "SELECT delivery_id, partition_key FROM log WHERE status IN ('FAILED', 'DROPPED') AND created_at >= ? ORDER BY created_at, delivery_id LIMIT ?",
+  /**
+   * One page of the failed (and dropped) deliveries since a time, oldest first, for recovery:
+   * `after` is the previous page's `next` (a position, so rows that were sent again and failed
+   * again are not read twice); `next` is null on the last page.
+   */
+  failedSince(
+    sinceMs: number,
+    after: RecoverCursor | null,
+    limit: number,
+  ): { items: Array<{ deliveryId: string; partitionKey: string }>; next: RecoverCursor | null } {
+    const rows = this.sql
+      .exec<{ delivery_id: string; partition_key: string; created_at: number }>(
+        `SELECT delivery_id, partition_key, created_at FROM log WHERE status IN ('FAILED', 'DROPPED') AND created_at >= ?
+           AND (created_at > ? OR (created_at = ? AND delivery_id > ?)) ORDER BY created_at, delivery_id LIMIT ?`,
         sinceMs,
-        limit,
+        after?.at ?? -1,
+        after?.at ?? -1,
+        after?.id ?? "",
+        limit + 1,
       )
-      .toArray()
-      .map((r) => ({ deliveryId: r.delivery_id, partitionKey: r.partition_key }));
+      .toArray();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({ deliveryId: r.delivery_id, partitionKey: r.partition_key })),
+      next: rows.length > limit && last ? { at: last.created_at, id: last.delivery_id } : null,
+    };
   }
 
   /** When a delivery last succeeded (recovery after re-activation starts there), or null. */

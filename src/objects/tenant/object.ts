@@ -4,8 +4,11 @@
  * caches what it reads from here for a short, documented time.
  */
 import { DurableObject } from "cloudflare:workers";
+import { positive } from "../../config.js";
 import { newId, sha256Hex } from "../../domain/ids.js";
 import { keyHint, newApiKey } from "../../domain/keys.js";
+import { type Grant, TokenBucket } from "../../domain/quota.js";
+import { type Scope, scopesFromStored } from "../../domain/scopes.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
 import type { WorkerRecord } from "../../schemas/worker.js";
 import { migrate } from "../kit/migrations.js";
@@ -16,6 +19,10 @@ const MIGRATIONS = [
   `CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, hint TEXT NOT NULL,
      name TEXT, created_at TEXT NOT NULL, revoked_at TEXT)`,
   ...RECORD_MIGRATIONS,
+  // NULL: every scope (keys stored before scopes existed keep what they could do).
+  "ALTER TABLE api_keys ADD COLUMN scopes TEXT",
+  // NULL: the deployment's default (PUBLISH_PER_SECOND).
+  "ALTER TABLE tenant ADD COLUMN publish_per_second INTEGER",
 ];
 
 export interface ApiKeyInfo {
@@ -23,6 +30,13 @@ export interface ApiKeyInfo {
   name: string | null;
   hint: string;
   createdAt: string;
+  scopes: Scope[];
+}
+
+export interface TenantLimits {
+  publishPerSecond: number;
+  /** Whether publishPerSecond is this tenant's own (else the deployment's default). */
+  custom: boolean;
 }
 
 export class Tenant extends DurableObject<Env> {
@@ -56,42 +70,51 @@ export class Tenant extends DurableObject<Env> {
     if (sql.exec("SELECT 1 FROM tenant").toArray().length === 0) {
       sql.exec("INSERT INTO tenant (name, created_at) VALUES (?, ?)", name, new Date().toISOString());
     }
-    const { apiKey, keyId } = await this.createKey(tenantId, "default");
+    const { apiKey, keyId } = await this.createKey(tenantId, "default", null);
     return { apiKey, keyId };
   }
 
-  async createKey(tenantId: string, name: string | null): Promise<ApiKeyInfo & { apiKey: string }> {
+  /** A new key; `scopes` null = every scope (checked against the creating key by the caller). */
+  async createKey(tenantId: string, name: string | null, scopes: Scope[] | null): Promise<ApiKeyInfo & { apiKey: string }> {
     this.ensureSchema();
     const apiKey = newApiKey(tenantId);
-    const info: ApiKeyInfo = { keyId: newId("key"), name, hint: keyHint(apiKey), createdAt: new Date().toISOString() };
+    const stored = scopes === null ? null : JSON.stringify(scopes);
+    const info: ApiKeyInfo = {
+      keyId: newId("key"),
+      name,
+      hint: keyHint(apiKey),
+      createdAt: new Date().toISOString(),
+      scopes: scopesFromStored(stored),
+    };
     this.ctx.storage.sql.exec(
-      "INSERT INTO api_keys (key_id, hash, hint, name, created_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO api_keys (key_id, hash, hint, name, created_at, scopes) VALUES (?, ?, ?, ?, ?, ?)",
       info.keyId,
       await sha256Hex(apiKey),
       info.hint,
       name,
       info.createdAt,
+      stored,
     );
     return { ...info, apiKey };
   }
 
-  /** The key id for a key hash that is not revoked, or null. */
-  verifyKey(hash: string): string | null {
+  /** The key id and scopes for a key hash that is not revoked, or null. */
+  verifyKey(hash: string): { keyId: string; scopes: Scope[] } | null {
     if (!this.ready) return null;
     const row = this.ctx.storage.sql
-      .exec<{ key_id: string }>("SELECT key_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL", hash)
+      .exec<{ key_id: string; scopes: string | null }>("SELECT key_id, scopes FROM api_keys WHERE hash = ? AND revoked_at IS NULL", hash)
       .toArray()[0];
-    return row?.key_id ?? null;
+    return row ? { keyId: row.key_id, scopes: scopesFromStored(row.scopes) } : null;
   }
 
   listKeys(): ApiKeyInfo[] {
     this.ensureSchema();
     return this.ctx.storage.sql
-      .exec<{ key_id: string; name: string | null; hint: string; created_at: string }>(
-        "SELECT key_id, name, hint, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
+      .exec<{ key_id: string; name: string | null; hint: string; created_at: string; scopes: string | null }>(
+        "SELECT key_id, name, hint, created_at, scopes FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
       )
       .toArray()
-      .map((r) => ({ keyId: r.key_id, name: r.name, hint: r.hint, createdAt: r.created_at }));
+      .map((r) => ({ keyId: r.key_id, name: r.name, hint: r.hint, createdAt: r.created_at, scopes: scopesFromStored(r.scopes) }));
   }
 
   revokeKey(keyId: string): boolean {
@@ -102,6 +125,49 @@ export class Tenant extends DurableObject<Env> {
       keyId,
     );
     return cursor.rowsWritten > 0;
+  }
+
+  // --- limits and the publish quota ---
+
+  private readonly bucket = new TokenBucket();
+
+  /** Whether the tenant was created (a key naming an unknown tenant reaches an empty object). */
+  exists(): boolean {
+    if (!this.ready) return false;
+    return this.ctx.storage.sql.exec("SELECT 1 FROM tenant").toArray().length > 0;
+  }
+
+  limits(): TenantLimits {
+    const fallback = Math.floor(positive(this.env.PUBLISH_PER_SECOND, 1000));
+    if (!this.ready) return { publishPerSecond: fallback, custom: false };
+    const row = this.ctx.storage.sql.exec<{ p: number | null }>("SELECT publish_per_second AS p FROM tenant").toArray()[0];
+    return row?.p ? { publishPerSecond: row.p, custom: true } : { publishPerSecond: fallback, custom: false };
+  }
+
+  /**
+   * Sets the tenant's own limits (`undefined` keeps, `null` = back to the default); null when the
+   * tenant does not exist — unless `implicitName` names one that exists without being created
+   * (the development tenant), whose record is made now.
+   */
+  setLimits(publishPerSecond: number | null | undefined, implicitName: string | null): TenantLimits | null {
+    if (!this.exists()) {
+      if (implicitName === null) return null;
+      this.ensureSchema();
+      this.ctx.storage.sql.exec("INSERT INTO tenant (name, created_at) VALUES (?, ?)", implicitName, new Date().toISOString());
+    }
+    if (publishPerSecond !== undefined) this.ctx.storage.sql.exec("UPDATE tenant SET publish_per_second = ?", publishPerSecond);
+    const limits = this.limits();
+    this.bucket.retune(Date.now(), limits.publishPerSecond);
+    return limits;
+  }
+
+  /**
+   * Takes `need` publish tokens (and a small chunk more, for the isolate to spend without asking
+   * again), or none with the time after which `need` will be there. The bucket lives in memory:
+   * it holds one second's worth, so losing it with the object (an eviction) is losing one refill.
+   */
+  takeTokens(need: number, lease: boolean): Grant {
+    return this.bucket.take(Date.now(), this.limits().publishPerSecond, need, lease);
   }
 
   // --- subscriptions (webhooks are subscriptions with a URL) ---
