@@ -15,6 +15,7 @@ import { events } from "./routes/events.js";
 import { health } from "./routes/health.js";
 import { orders } from "./routes/orders.js";
 import { pulls } from "./routes/pull.js";
+import { replays } from "./routes/replays.js";
 import { subscriptions } from "./routes/subscriptions.js";
 import { tasks } from "./routes/tasks.js";
 import { tenants } from "./routes/tenants.js";
@@ -51,6 +52,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/", deliveryLogRoutes("webhooks"));
   app.route("/", deliveryLogRoutes("subscriptions"));
   app.route("/", pulls);
+  app.route("/", replays);
   app.route("/", tasks);
   app.route("/", workers);
   app.route("/", cache);

@@ -5,8 +5,10 @@
 import { buildApp } from "./app.js";
 import { handleQueue } from "./queues/index.js";
 
+export { Directory } from "./objects/directory/object.js";
 export { Endpoint } from "./objects/endpoint/object.js";
 export { Partition } from "./objects/partition/object.js";
+export { Replay } from "./objects/replay/object.js";
 export { Store } from "./objects/store/object.js";
 export { TaskShard } from "./objects/task-shard/object.js";
 export { TaskStats } from "./objects/task-stats/object.js";

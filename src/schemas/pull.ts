@@ -39,6 +39,7 @@ export const PulledSchema = z
         ackId: z.string(),
         deliveryId: z.string(),
         attempt: z.number().int(),
+        replayId: z.string().optional(),
         event: z
           .object({
             id: z.string(),

@@ -39,6 +39,8 @@ export interface PulledMessage {
   ackId: string;
   deliveryId: string;
   attempt: number;
+  /** Set when a replay created this delivery. */
+  replayId?: string;
   event: Record<string, unknown> & { partitionKey: string; sequence: number; previousSequence: number };
 }
 
@@ -157,6 +159,7 @@ export class Mailbox {
             ackId,
             deliveryId: r.delivery_id,
             attempt: began.attempt,
+            ...(began.replayId ? { replayId: began.replayId } : {}),
             event: { ...event, previousSequence: began.previousSequence },
           });
         });

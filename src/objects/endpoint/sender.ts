@@ -127,7 +127,11 @@ export class Sender {
       previousSequence: began.previousSequence,
       rawBody,
       contentType,
-      headers: { ...headers, ...traceHeaders(event.trace ?? traceForId(`${job.msg.tenantId}/${event.partitionKey}/${event.id}`)) },
+      headers: {
+        ...headers,
+        ...(began.replayId ? { "X-Replay-Id": began.replayId } : {}),
+        ...traceHeaders(event.trace ?? traceForId(`${job.msg.tenantId}/${event.partitionKey}/${event.id}`)),
+      },
       timeoutMs: policy.timeoutMs,
     });
     const now = Date.now();

@@ -65,6 +65,7 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
       attemptBase: row.attempt_base,
       subscriptionId: row.subscription_id,
       previousSequence: row.prev_seq,
+      ...(row.replay_id !== null ? { replayId: row.replay_id } : {}),
     },
   };
 }

@@ -13,6 +13,7 @@ import { HANDOFF_MS, settings } from "../../config.js";
 import { newId } from "../../domain/ids.js";
 import type { PublishResult, StoredEventText } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
+import { directoryStub } from "../directory/client.js";
 import { Alarm } from "../kit/alarm.js";
 import { Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
@@ -30,18 +31,25 @@ import {
   record,
   release,
 } from "./deliveries.js";
+import { type ReplayProgress, type ReplayStep, replayStep } from "./replay.js";
 import { type DeliveryRow, deliveryView, MIGRATIONS, type PartitionBacklog } from "./sql.js";
 
 /** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
 const PAGE_BYTES = 4 * 1024 * 1024;
 /** The queue's observed lag (send → consumer) extends a sent row's lease, up to this much. */
 const MAX_LAG_MS = 15 * 60_000;
+/** The directory's figures for this partition are refreshed at most this often while events arrive. */
+const DIRECTORY_REFRESH_MS = 60_000;
 
 export class Partition extends DurableObject<Env> {
   private seq = 0;
   private named = false;
   /** Moving average of how long the queue takes to hand this partition's messages to a consumer. */
   private queueLagMs = 0;
+  /** When this partition last told the tenant's directory its figures (0: not since it started). */
+  private reportedAt = 0;
+  private unreported = false;
+  private lastEventAt = 0;
   private readonly sql: SqlStorage;
   private readonly meta: Meta;
   private readonly timer: Alarm;
@@ -77,6 +85,10 @@ export class Partition extends DurableObject<Env> {
       throw err;
     }
     this.named = true;
+    if (this.seq > seqBefore) {
+      this.lastEventAt = now;
+      await this.reportToDirectory(tenantId, partitionKey, now);
+    }
     if (fresh.length > 0) {
       // Armed before anything is awaited, so a crash during sendBatch still wakes the object.
       await this.timer.wakeBy(now + HANDOFF_MS);
@@ -172,9 +184,30 @@ export class Partition extends DurableObject<Env> {
     await this.env.DELIVERIES.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
   }
 
+  /**
+   * Registers the partition in the tenant's directory, or refreshes its figures, without waiting
+   * for the answer and at most once a minute; what comes in between is reported by the alarm.
+   */
+  private async reportToDirectory(tenantId: string, partitionKey: string, now: number, due = false): Promise<void> {
+    if (!due && now - this.reportedAt < DIRECTORY_REFRESH_MS) {
+      if (!this.unreported) await this.timer.wakeBy(this.reportedAt + DIRECTORY_REFRESH_MS);
+      this.unreported = true;
+      return;
+    }
+    this.reportedAt = now;
+    this.unreported = false;
+    void directoryStub(this.env, tenantId)
+      .report(partitionKey, this.seq, this.lastEventAt)
+      .catch((err: unknown) => {
+        this.reportedAt = 0; // the next publish or alarm tries again
+        console.warn(JSON.stringify({ level: "warn", message: "partition directory report failed", partitionKey, error: String(err) }));
+      });
+  }
+
   override async alarm(): Promise<void> {
     this.timer.fired();
     const now = Date.now();
+    if (this.unreported) await this.reportToDirectory(this.meta.get("tenantId") ?? "", this.meta.get("partitionKey") ?? "", now, true);
     const due = this.sql
       .exec<DeliveryRow>(
         "SELECT * FROM deliveries WHERE status = 'PENDING' AND blocked = 0 AND lease_until <= ? ORDER BY seq LIMIT 1000",
@@ -289,6 +322,17 @@ export class Partition extends DurableObject<Env> {
     });
     if (released.length > 0) await this.dispatch(this.messages(released, now), now);
     return backlogOf(this.sql, touched);
+  }
+
+  /** One bounded step of a replay here (replay.ts); the new deliveries are sent at once. */
+  async replay(step: ReplayStep): Promise<ReplayProgress> {
+    const now = Date.now();
+    const { progress, rows } = this.ctx.storage.transactionSync(() => replayStep(this.sql, step, now, HANDOFF_MS));
+    if (rows.length > 0) {
+      await this.timer.wakeBy(now + HANDOFF_MS);
+      await this.dispatch(this.messages(rows, now), now);
+    }
+    return progress;
   }
 
   private subscriptionOf(deliveryId: string): string | undefined {

@@ -25,6 +25,8 @@ export const MIGRATIONS = [
   "ALTER TABLE deliveries ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0",
   "CREATE INDEX deliveries_subscription ON deliveries (subscription_id, status, seq)",
   "CREATE TABLE routed (subscription_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
+  // A delivery created by a replay (X-Replay-Id), not by the publish.
+  "ALTER TABLE deliveries ADD COLUMN replay_id TEXT",
 ];
 
 export interface DeliveryRow {
@@ -44,6 +46,7 @@ export interface DeliveryRow {
   prev_seq: number;
   ordered: number;
   blocked: number;
+  replay_id: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -65,6 +68,8 @@ export interface BeganAttempt {
   attemptBase: number;
   subscriptionId: string;
   previousSequence: number;
+  /** Set when a replay created this delivery. */
+  replayId?: string;
 }
 
 /** A subscription's unsettled deliveries in one partition, for the endpoint's backlog. */
