@@ -60,13 +60,17 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
     ...(p.contentType !== undefined ? { contentType: p.contentType } : {}),
     ...(p.headers !== undefined ? { extraHeaders: p.headers } : {}),
   });
+  // A timer cleared as soon as the answer is in: AbortSignal.timeout would keep one alive for the
+  // whole timeout after every request, and a busy Endpoint object hits the runtime's timer quota.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), p.timeoutMs);
   try {
     const res = await fetch(target.url, {
       method: "POST",
       headers,
       body: p.rawBody,
       redirect: "manual",
-      signal: AbortSignal.timeout(p.timeoutMs),
+      signal: abort.signal,
     });
     // A body over the limit is not kept, but the answer's status still counts (2xx is success).
     const responseText = p.keepResponseBytes ? await readText(res, p.keepResponseBytes) : undefined;
@@ -82,12 +86,14 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
     };
   } catch (err) {
     const e = err as Error;
-    const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
+    const timedOut = e.name === "TimeoutError" || e.name === "AbortError" || abort.signal.aborted;
     return {
       class: "retry",
       durationMs: Date.now() - started,
       error: timedOut ? `timeout after ${p.timeoutMs} ms` : `network error: ${e.message}`,
     };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
