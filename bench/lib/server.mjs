@@ -36,7 +36,8 @@ export async function freePort() {
 /** Copies what the worker is built from; returns the snapshot's folder. */
 function snapshot(root, into) {
   const app = join(into, "app");
-  for (const entry of ["src", "wrangler.toml", "tsconfig.json", "package.json"]) {
+  // bench/calibration: the calibration worker, which imports edgebus's own signed POST from src/.
+  for (const entry of ["src", "wrangler.toml", "tsconfig.json", "package.json", "bench/calibration"]) {
     cpSync(join(root, entry), join(app, entry), { recursive: true });
   }
   symlinkSync(join(root, "node_modules"), join(app, "node_modules"), "dir");
@@ -44,9 +45,11 @@ function snapshot(root, into) {
 }
 
 export class WranglerDev {
-  constructor(root, { keepState = false } = {}) {
+  /** `config`: another wrangler config inside the snapshot (the calibration worker); default edgebus's. */
+  constructor(root, { keepState = false, config = null } = {}) {
     this.root = root;
     this.keepState = keepState;
+    this.config = config;
     this.child = null;
     this.exited = null;
     this.tmp = mkdtempSync(join(tmpdir(), "edgebus-bench-"));
@@ -74,6 +77,7 @@ export class WranglerDev {
       "warn",
       "--persist-to",
       state,
+      ...(this.config ? ["--config", this.config] : []),
     ];
     this.child = spawn(process.execPath, args, {
       cwd: app,
