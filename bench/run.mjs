@@ -60,7 +60,7 @@ const MODES = {
     duplicateGraceMs: 2000,
     sizes: [0, 100_000, 1_000_000],
     subscriptionCounts: [10, 1000],
-    deliveryEvents: 4000,
+    deliveryEvents: 3000,
     orderedPerPartition: 100,
     throttleEvents: 600,
     watchdogSec: 5400,
@@ -178,7 +178,8 @@ async function main() {
   console.log(
     `${clock()} wrangler dev ready at ${url} (state in ${server.tmp}); calibration worker at ${calibrationUrl}; receiver at ${receiver.url}`,
   );
-  const ctx = { url, calibrationUrl, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
+  const quiesce = () => server.quiesce();
+  const ctx = { url, calibrationUrl, quiesce, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
 
   const records = [];
   for (const s of loadScenarios()) {

@@ -3,7 +3,9 @@
  * calibration worker (bench/calibration/worker.ts) in its own `wrangler dev`. Each floor is
  * measured twice, right before and right after the edgebus figure it calibrates, and the edgebus
  * figure is reported against their mean: on a shared machine the load drifts within minutes, and
- * bracketing the measurement keeps a drift from landing on one side of the ratio only.
+ * bracketing the measurement keeps a drift from landing on one side of the ratio only. Before each
+ * round the run waits (bounded) until edgebus's own processes are idle, so a calibration round
+ * never runs beside edgebus's background work (outcomes still being recorded after a drain).
  *
  * Outbound ceiling: closed-loop drivers, each asking the worker to sign and POST a fan-out of
  * deliveries to the receiver and waiting for the answer, then asking again. Drivers × fan-out is
@@ -36,6 +38,7 @@ function post(agent, url) {
 /** One round: warm-up, then receipts per second at the receiver over the measured seconds. */
 async function outboundRound(ctx, tag) {
   const { warmupSec, durationSec } = ctx.cfg;
+  const quiesceMs = await ctx.quiesce();
   const buckets = [0, 1, 2].map((i) => ctx.receiver.open(`${ctx.runId}-cal-${tag}-${i}`));
   const agent = new Agent({ keepAlive: true, maxSockets: OUTBOUND_DRIVERS });
   const stopAt = Date.now() + (warmupSec + durationSec) * 1000;
@@ -54,7 +57,7 @@ async function outboundRound(ctx, tag) {
   await Promise.all(drivers);
   agent.destroy();
   if (received === 0) throw new Error(`the calibration worker delivered nothing (${failed} failed fan-out requests)`);
-  return { deliveriesPerSec: round(received / seconds, 1), received, seconds: round(seconds, 2), failedRequests: failed };
+  return { deliveriesPerSec: round(received / seconds, 1), received, seconds: round(seconds, 2), failedRequests: failed, quiesceMs };
 }
 
 /**
@@ -86,9 +89,10 @@ export async function bracketInsert(ctx, between) {
   const request = { method: "POST", path: "/insert", headers: { "content-type": "application/json" }, body: eventBody("bench.none") };
   const one = () =>
     guarded(rec, { done: () => {} }, async () => {
+      const quiesceMs = await ctx.quiesce();
       const m = await measure({ url: ctx.calibrationUrl, request, connections, durationSec, warmupSec });
       if (m.ok === 0 || m.non2xx + m.errors > m.ok) throw new Error(`floor: ${m.ok} 2xx, ${m.non2xx} non-2xx, ${m.errors} errors`);
-      rounds.push({ rps: m.rps, p50Ms: m.p50Ms, p99Ms: m.p99Ms });
+      rounds.push({ rps: m.rps, p50Ms: m.p50Ms, p99Ms: m.p99Ms, quiesceMs });
     });
   await one();
   const inner = await between();

@@ -46,10 +46,15 @@ async function oneWebhook(ctx, api, rec, name, extra) {
   return bucket;
 }
 
-/** Receipt times of the buckets, ascending, and the wait for all `expected` of them. */
-async function receipts(ctx, rec, buckets, expected) {
-  const d = await ctx.receiver.waitFor(buckets, expected, ctx.cfg.drainSec * 1000);
-  if (!d.complete) rec.notes.push(`only ${d.distinct} of ${expected} deliveries arrived within ${ctx.cfg.drainSec} s`);
+/**
+ * Receipt times of the buckets, ascending, after waiting for all `expected` of them: at least
+ * --drain seconds, longer when the backlog at `minRate` deliveries/s would need it (a slow
+ * machine must not leave a backlog running under the next scenario).
+ */
+async function receipts(ctx, rec, buckets, expected, minRate) {
+  const boundSec = Math.max(ctx.cfg.drainSec, Math.ceil(expected / minRate));
+  const d = await ctx.receiver.waitFor(buckets, expected, boundSec * 1000);
+  if (!d.complete) rec.notes.push(`only ${d.distinct} of ${expected} deliveries arrived within ${boundSec} s`);
   const times = buckets.flatMap((b) => ctx.receiver.bucket(b).samples.map((s) => s.at)).sort((a, b) => a - b);
   return { ...d, times };
 }
@@ -91,7 +96,7 @@ export async function runSustained(ctx) {
     await ctx.receiver.waitFor(buckets, probes, 10_000);
     for (const b of buckets) ctx.receiver.open(b, { record: true });
     const pub = { events, ...(await publishBacklog(api, events, "bench.sustained")) };
-    rec.delivery = summary(pub, await receipts(ctx, rec, buckets, events * 3), events * 3);
+    rec.delivery = summary(pub, await receipts(ctx, rec, buckets, events * 3, 50), events * 3);
   });
 }
 
@@ -107,7 +112,7 @@ export async function runOrdered(ctx) {
     const events = partitions * per;
     // Round-robin over the keys, so every partition has a backlog from the first batch on.
     const pub = { events, ...(await publishBacklog(api, events, "bench.ordered", (i) => `ord-${i % partitions}`)) };
-    const d = await receipts(ctx, rec, [bucket], events);
+    const d = await receipts(ctx, rec, [bucket], events, 10);
     const order = ctx.receiver.bucket(bucket).order;
     const s = summary(pub, d, events);
     rec.delivery = {
@@ -142,18 +147,21 @@ export async function runThrottle(ctx) {
     const bucket = await oneWebhook(ctx, api, rec, "throttle", { rateLimit: { perSecond } });
     ctx.receiver.open(bucket, { record: true });
     const pub = { events, ...(await publishBacklog(api, events, "bench.throttle")) };
-    const d = await receipts(ctx, rec, [bucket], events);
+    const d = await receipts(ctx, rec, [bucket], events, perSecond / 2);
     // All was published up front, so from the first receipt to the last a backlog exists. The
     // mean is per one-second window laid end to end from the first receipt (the last one counts
     // whole): a gate that starts its requests in bursts at each second is judged fairly, where
     // receipts ÷ (last − first) would count one second too few.
     const windows = d.times.length ? Math.floor((d.times.at(-1) - d.times[0]) / 1000) + 1 : 0;
+    const windowCounts = Array.from({ length: windows }, () => 0);
+    for (const t of d.times) windowCounts[Math.floor((t - d.times[0]) / 1000)] += 1;
     rec.delivery = {
       ...summary(pub, d, events),
       perSecond,
       maxPerSecondWindow: maxWindow(d.times, 1000),
       maxPer900msWindow: maxWindow(d.times, 900),
       windows,
+      windowCounts,
       meanPerSecond: windows > 0 ? round(d.times.length / windows, 1) : null,
     };
   });

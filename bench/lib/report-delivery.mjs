@@ -105,7 +105,7 @@ export function deliveryMarkdown(doc) {
   });
   add(rec("delivery.throttle"), (r) => {
     const d = r.delivery;
-    return `highest 1 s window **${d.maxPerSecondWindow}** (0.9 s: ${d.maxPer900msWindow}), mean **${n(d.meanPerSecond)}/s**; ${d.delivered} / ${d.expectedDeliveries} in ${n(d.drainSec)} s`;
+    return `highest 1 s window **${d.maxPerSecondWindow}** (0.9 s: ${d.maxPer900msWindow}), mean **${n(d.meanPerSecond)}/s** (per second from the first receipt: ${d.windowCounts.join(", ")}); ${d.delivered} / ${d.expectedDeliveries} in ${n(d.drainSec)} s`;
   });
   return rows.length === 0 ? [] : ["| Calibration and delivery | value |", "|---|---|", ...rows, ""];
 }

@@ -129,6 +129,7 @@ function validateDelivery(id, d) {
   if (id === "delivery.throttle") {
     for (const k of ["perSecond", "maxPerSecondWindow", "maxPer900msWindow"]) need(isNum(d[k]), k);
     need(isNumOrNull(d.meanPerSecond), "meanPerSecond");
+    need(Array.isArray(d.windowCounts) && d.windowCounts.every(isNum), "windowCounts");
   }
   return problems;
 }
