@@ -149,12 +149,13 @@ export class Partition extends DurableObject<Env> {
       messages.map((m) => ({ ...m, sentAt: now })),
       (chunk) => this.sendToQueue(chunk),
       (chunk) => {
-        const ids = chunk.map((m) => m.deliveryId);
         this.sql.exec(
           // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
-          `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND blocked = 0 AND id IN (${ids.map(() => "?").join(",")})`,
+          // The ids go as one JSON parameter: a chunk of 100 as 100 parameters (+1) is over
+          // SQLite's limit in Durable Objects, and the rows of a full chunk kept their short lease.
+          "UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND blocked = 0 AND id IN (SELECT value FROM json_each(?))",
           leaseUntil,
-          ...ids,
+          JSON.stringify(chunk.map((m) => m.deliveryId)),
         );
       },
       "delivery",
