@@ -179,7 +179,8 @@ async function main() {
     `${clock()} wrangler dev ready at ${url} (state in ${server.tmp}); calibration worker at ${calibrationUrl}; receiver at ${receiver.url}`,
   );
   const quiesce = () => server.quiesce();
-  const ctx = { url, calibrationUrl, quiesce, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
+  const cpu = { edgebus: () => server.cpuSeconds(), calibration: () => calibration.cpuSeconds() };
+  const ctx = { url, calibrationUrl, quiesce, cpu, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
 
   const records = [];
   for (const s of loadScenarios()) {

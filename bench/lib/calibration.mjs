@@ -12,6 +12,10 @@
  * the number of POSTs in flight; it is set to edgebus's own ceiling in the delivery scenarios
  * (3 webhooks × the gate's default maxInFlight of 100). Counted at the receiver, like edgebus.
  *
+ * Besides deliveries per second, the outbound rounds record deliveries per CPU-second of the
+ * calibration worker's process group: on a machine shared with other work the wall-clock rate
+ * moves with the neighbours' load, while the CPU cost per delivery does not (much).
+ *
  * Publish floor: autocannon against `POST /insert` with the same body, connections and durations
  * as `POST /events`.
  */
@@ -50,14 +54,24 @@ async function outboundRound(ctx, tag) {
   });
   await sleep(warmupSec * 1000);
   const before = ctx.receiver.totals(buckets).received;
+  const cpu0 = ctx.cpu.calibration();
   const t0 = performance.now();
   await sleep(durationSec * 1000);
   const received = ctx.receiver.totals(buckets).received - before;
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpu0 === null ? null : ctx.cpu.calibration() - cpu0;
   await Promise.all(drivers);
   agent.destroy();
   if (received === 0) throw new Error(`the calibration worker delivered nothing (${failed} failed fan-out requests)`);
-  return { deliveriesPerSec: round(received / seconds, 1), received, seconds: round(seconds, 2), failedRequests: failed, quiesceMs };
+  return {
+    deliveriesPerSec: round(received / seconds, 1),
+    received,
+    seconds: round(seconds, 2),
+    // The worker's own cost per delivery (its process group: wrangler and workerd, all threads).
+    perCpuSecond: cpuSeconds ? round(received / cpuSeconds, 1) : null,
+    failedRequests: failed,
+    quiesceMs,
+  };
 }
 
 /**
@@ -106,6 +120,13 @@ export async function bracketInsert(ctx, between) {
 function finish(rec, started, rounds, key, settings) {
   rec.elapsedSec = round((Date.now() - started) / 1000, 1);
   if (rec.status !== "ok") return;
-  const values = rounds.map((r) => r[key]);
-  rec.calibration = { value: round(values.reduce((a, b) => a + b, 0) / values.length, 1), unit: key, rounds, ...settings };
+  const mean = (values) => round(values.reduce((a, b) => a + b, 0) / values.length, 1);
+  const perCpu = rounds.map((r) => r.perCpuSecond).filter((x) => x != null);
+  rec.calibration = {
+    value: mean(rounds.map((r) => r[key])),
+    unit: key,
+    ...(perCpu.length ? { perCpuSecond: mean(perCpu) } : {}),
+    rounds,
+    ...settings,
+  };
 }

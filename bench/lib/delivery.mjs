@@ -95,8 +95,13 @@ export async function runSustained(ctx) {
     const probes = await probeSubscribers(api, JSON.stringify({ type: "bench.sustained.probe", data: {} }), 3, rec);
     await ctx.receiver.waitFor(buckets, probes, 10_000);
     for (const b of buckets) ctx.receiver.open(b, { record: true });
+    await ctx.quiesce();
+    const cpu0 = ctx.cpu.edgebus();
     const pub = { events, ...(await publishBacklog(api, events, "bench.sustained")) };
     rec.delivery = summary(pub, await receipts(ctx, rec, buckets, events * 3, 50), events * 3);
+    // edgebus's CPU-seconds from the first publish to the last receipt (publishing included).
+    const cpu = cpu0 === null ? null : ctx.cpu.edgebus() - cpu0;
+    rec.delivery.perCpuSecond = cpu ? round(rec.delivery.delivered / cpu, 1) : null;
   });
 }
 

@@ -18,8 +18,12 @@ export function calibratedRatios(records) {
   const sustained = ok(records, "delivery.sustained")?.delivery?.sustainedPerSec;
   const floor = ok(records, "calibration.insert")?.calibration?.value;
   const publish = ok(records, "publish.none")?.metrics?.rps;
+  const ceilingCpu = ok(records, "calibration.outbound")?.calibration?.perCpuSecond;
+  const sustainedCpu = ok(records, "delivery.sustained")?.delivery?.perCpuSecond;
   return {
     deliveryVsCeiling: ceiling && sustained != null ? round(sustained / ceiling, 3) : null,
+    // Deliveries per CPU-second of each process group: the cost ratio, steadier on a shared machine.
+    deliveryVsCeilingCpu: ceilingCpu && sustainedCpu ? round(sustainedCpu / ceilingCpu, 3) : null,
     publishVsFloor: floor && publish != null ? round(publish / floor, 3) : null,
   };
 }
@@ -92,12 +96,14 @@ export function deliveryMarkdown(doc) {
     rows.push(`| POST /events, no subscribers, vs the floor | ${n(pub.metrics.rps)} req/s = **${ratios.publishVsFloor.toFixed(2)}×** |`);
   add(
     rec("calibration.outbound"),
-    (r) => `${n(r.calibration.value)} deliveries/s, ${r.calibration.inFlight} in flight (before / after: ${rounds(r.calibration)})`,
+    (r) =>
+      `${n(r.calibration.value)} deliveries/s, ${r.calibration.inFlight} in flight (before / after: ${rounds(r.calibration)}); ${n(r.calibration.perCpuSecond)} per CPU-second`,
   );
   add(rec("delivery.sustained"), (r) => {
     const d = r.delivery;
     const ratio = ratios.deliveryVsCeiling === null ? "" : ` = **${ratios.deliveryVsCeiling.toFixed(2)}×** the ceiling`;
-    return `${n(d.sustainedPerSec)} deliveries/s sustained${ratio}; ${d.delivered} / ${d.expectedDeliveries} in ${n(d.drainSec)} s, ${d.duplicates} duplicated`;
+    const cpu = ratios.deliveryVsCeilingCpu === null ? "" : ` (${ratios.deliveryVsCeilingCpu.toFixed(2)}× per CPU-second)`;
+    return `${n(d.sustainedPerSec)} deliveries/s sustained${ratio}; ${n(d.perCpuSecond)} per CPU-second${cpu}; ${d.delivered} / ${d.expectedDeliveries} in ${n(d.drainSec)} s, ${d.duplicates} duplicated`;
   });
   add(rec("delivery.ordered"), (r) => {
     const d = r.delivery;

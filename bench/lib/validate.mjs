@@ -122,6 +122,7 @@ function validateDelivery(id, d) {
   for (const k of ["events", "expectedDeliveries", "delivered", "lost", "duplicates", "publishSec", "drainSec", "deliveriesPerSec"])
     need(isNum(d[k]), k);
   need(isNumOrNull(d.sustainedPerSec), "sustainedPerSec");
+  if (id === "delivery.sustained") need(isNumOrNull(d.perCpuSecond), "perCpuSecond");
   if (id === "delivery.ordered") {
     for (const k of ["partitions", "orderViolations", "previousSequenceGaps", "partitionsSeen"]) need(isNum(d[k]), k);
     need(isNumOrNull(d.perPartitionPerSec), "perPartitionPerSec");
