@@ -4,10 +4,11 @@
  *
  *   node bench/run.mjs [--quick] [--sizes 0,100000,1000000] [--subs 10,1000] [--connections 10]
  *                      [--duration S] [--warmup S] [--rate N] [--e2e-seconds S] [--drain S] [--settle S]
- *                      [--only health,publish.none,e2e,partition,subs] [--write-md|--no-write-md]
+ *                      [--only health,publish.none,delivery,e2e,partition,subs] [--write-md|--no-write-md]
  *                      [--keep-state]
  *
- * Starts wrangler dev (fresh state, free port) and a receiver, runs every scenario, prints a
+ * Starts wrangler dev (fresh state, free port), the calibration worker (bench/calibration, in its
+ * own wrangler dev) and a receiver, runs every scenario, prints a
  * progress line per scenario and the tables, writes bench/results/latest.json and (full mode, or
  * --write-md) the table in BENCHMARKS.md. Exits 1 when the run failed (server did not start, a
  * scenario errored, the result is malformed) — never because something was slow.
@@ -17,6 +18,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Api } from "./lib/api.mjs";
+import { bracketInsert, bracketOutbound } from "./lib/calibration.mjs";
+import { runOrdered, runSustained, runThrottle } from "./lib/delivery.mjs";
 import { runE2E } from "./lib/e2e.mjs";
 import { runPartitionGrowth, runSubscriptionGrowth } from "./lib/growth.mjs";
 import { stopLoad } from "./lib/load.mjs";
@@ -41,6 +44,9 @@ const MODES = {
     duplicateGraceMs: 500,
     sizes: [0, 2000],
     subscriptionCounts: [10, 250],
+    deliveryEvents: 500,
+    orderedPerPartition: 10,
+    throttleEvents: 150,
     watchdogSec: 300,
   },
   full: {
@@ -54,6 +60,9 @@ const MODES = {
     duplicateGraceMs: 2000,
     sizes: [0, 100_000, 1_000_000],
     subscriptionCounts: [10, 1000],
+    deliveryEvents: 3000,
+    orderedPerPartition: 100,
+    throttleEvents: 600,
     watchdogSec: 5400,
   },
 };
@@ -113,7 +122,13 @@ const log = {
     let text;
     if (rec.status === "skipped") text = `– ${rec.title}: skipped: ${rec.reason}`;
     else if (rec.status === "error") text = `✗ ${rec.title}: ERROR ${rec.reason}`;
-    else if (rec.e2e) {
+    else if (rec.calibration) {
+      const c = rec.calibration;
+      text = `✓ ${rec.title}: ${c.value} ${c.unit === "rps" ? "req" : "deliveries"}/s (rounds ${c.rounds.map((r) => r[c.unit]).join(", ")})`;
+    } else if (rec.delivery) {
+      const d = rec.delivery;
+      text = `✓ ${rec.title}: ${d.delivered}/${d.expectedDeliveries} delivered, ${d.sustainedPerSec} deliveries/s sustained, dup ${d.duplicates}${d.orderViolations !== undefined ? `, order violations ${d.orderViolations}, gaps ${d.previousSequenceGaps}` : ""}${d.maxPerSecondWindow !== undefined ? `, max 1 s window ${d.maxPerSecondWindow}, mean ${d.meanPerSecond}/s` : ""}`;
+    } else if (rec.e2e) {
       const e = rec.e2e;
       text = `✓ ${rec.title}: ${e.delivered}/${e.expectedDeliveries} delivered, lost ${e.lost}, dup ${e.duplicates}, p50/p95/p99 ${e.latencyP50Ms}/${e.latencyP95Ms}/${e.latencyP99Ms} ms, backlog ${e.backlogGrew ? "grew" : "steady"}`;
     } else {
@@ -125,13 +140,14 @@ const log = {
 };
 
 let server = null;
+let calibration = null;
 let receiver = null;
 let cleaning = null;
 
 function cleanup() {
   cleaning ??= (async () => {
     stopLoad();
-    await Promise.allSettled([server?.stop(), receiver?.close()]);
+    await Promise.allSettled([server?.stop(), calibration?.stop(), receiver?.close()]);
   })();
   return cleaning;
 }
@@ -147,19 +163,35 @@ async function main() {
   const wanted = (id, group) => !cfg.only || cfg.only.has(id) || cfg.only.has(group);
   process.once("SIGINT", () => bail(130, "\ninterrupted: stopping wrangler dev and the receiver"));
   process.once("SIGTERM", () => bail(143, "\nterminated: stopping wrangler dev and the receiver"));
-  process.once("exit", () => server?.killNow());
+  process.once("exit", () => {
+    server?.killNow();
+    calibration?.killNow();
+  });
   setTimeout(() => bail(1, `watchdog: the run took longer than ${cfg.watchdogSec} s`), cfg.watchdogSec * 1000).unref();
 
   console.log(`edgebus bench — ${cfg.mode} mode; sizes ${cfg.sizes.join(", ")}; subscriptions ${cfg.subscriptionCounts.join(", ")}`);
   receiver = new Receiver();
   await receiver.start();
   server = new WranglerDev(ROOT, { keepState: cfg.keepState });
-  const url = await server.start();
-  console.log(`${clock()} wrangler dev ready at ${url} (state in ${server.tmp}); receiver at ${receiver.url}`);
-  const ctx = { url, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
+  calibration = new WranglerDev(ROOT, { keepState: cfg.keepState, config: "bench/calibration/wrangler.toml" });
+  const [url, calibrationUrl] = await Promise.all([server.start(), calibration.start()]);
+  console.log(
+    `${clock()} wrangler dev ready at ${url} (state in ${server.tmp}); calibration worker at ${calibrationUrl}; receiver at ${receiver.url}`,
+  );
+  const quiesce = () => server.quiesce();
+  const cpu = { edgebus: () => server.cpuSeconds(), calibration: () => calibration.cpuSeconds() };
+  const ctx = { url, calibrationUrl, quiesce, cpu, cfg, log, receiver, api: new Api(url, "dev-api-key"), runId: Date.now().toString(36) };
 
   const records = [];
-  for (const s of loadScenarios()) if (s.id === "health" || wanted(s.id, "load")) records.push(await runLoadScenario(ctx, s));
+  for (const s of loadScenarios()) {
+    if (s.id !== "health" && !wanted(s.id, "load")) continue;
+    // The publish floor is measured right before and after the publish it calibrates.
+    if (s.id === "publish.none") records.push(...(await bracketInsert(ctx, async () => [await runLoadScenario(ctx, s)])));
+    else records.push(await runLoadScenario(ctx, s));
+  }
+  if (wanted("delivery.sustained", "delivery")) records.push(...(await bracketOutbound(ctx, async () => [await runSustained(ctx)])));
+  if (wanted("delivery.ordered", "delivery")) records.push(await runOrdered(ctx));
+  if (wanted("delivery.throttle", "delivery")) records.push(await runThrottle(ctx));
   if (wanted("e2e", "e2e")) records.push(await runE2E(ctx));
   if (wanted("partition", "growth")) records.push(...(await runPartitionGrowth(ctx)));
   if (wanted("subs", "growth")) records.push(...(await runSubscriptionGrowth(ctx)));
@@ -168,6 +200,7 @@ async function main() {
   const seeds = records.map((r) => r.extra?.seeding).filter(Boolean);
   const seeded = seeds.reduce((a, s) => ({ events: a.events + s.events, seconds: a.seconds + s.seconds }), { events: 0, seconds: 0 });
   const serverLog = server.logSummary();
+  const calibrationLog = calibration.logSummary();
   await cleanup();
 
   const doc = {
@@ -187,6 +220,9 @@ async function main() {
       drainSec: cfg.drainSec,
       sizes: cfg.sizes,
       subscriptionCounts: cfg.subscriptionCounts,
+      deliveryEvents: cfg.deliveryEvents,
+      orderedPerPartition: cfg.orderedPerPartition,
+      throttleEvents: cfg.throttleEvents,
     },
     baselineRps,
     seeding:
@@ -196,6 +232,7 @@ async function main() {
     scenarios: records,
     targets: targets(records, cfg),
     serverLog,
+    calibrationLog,
   };
   mkdirSync(dirname(RESULT), { recursive: true });
   writeFileSync(RESULT, `${JSON.stringify(doc, null, 2)}\n`);

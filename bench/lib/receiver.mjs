@@ -24,15 +24,15 @@ export class Receiver {
   }
 
   /** Creates (or resets) a bucket; returns its URL path for the given kind ("hook" or "task"). */
-  open(bucket, { record = false } = {}) {
-    this.buckets.set(bucket, { received: 0, ids: new Map(), record, samples: [], unparsable: 0 });
+  open(bucket, { record = false, order = false } = {}) {
+    this.buckets.set(bucket, { ...emptyBucket(), record, order: order ? { partitions: new Map(), violations: 0, gaps: 0 } : null });
     return bucket;
   }
 
   bucket(name) {
     let b = this.buckets.get(name);
     if (!b) {
-      b = { received: 0, ids: new Map(), record: false, samples: [], unparsable: 0 };
+      b = emptyBucket();
       this.buckets.set(name, b);
     }
     return b;
@@ -58,6 +58,7 @@ export class Receiver {
           b.unparsable += 1;
         }
       }
+      if (b.order && id && !b.ids.has(id)) checkOrder(b.order, req);
       if (id) b.ids.set(id, (b.ids.get(id) ?? 0) + 1);
       if (b.record) b.samples.push({ at, id, ts: timestamp ? Date.parse(timestamp) : NaN });
       res.writeHead(200, { "content-type": "application/json" });
@@ -93,6 +94,20 @@ export class Receiver {
     this.server.closeAllConnections?.();
     await new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+function emptyBucket() {
+  return { received: 0, ids: new Map(), record: false, order: null, samples: [], unparsable: 0 };
+}
+
+function checkOrder(order, req) {
+  const key = header(req, "x-partition-key") ?? "";
+  const seq = Number(header(req, "x-event-sequence"));
+  const prev = Number(header(req, "x-previous-sequence"));
+  const p = order.partitions.get(key) ?? { last: 0, max: 0, count: 0 };
+  if (seq < p.max) order.violations += 1;
+  if (prev !== p.last) order.gaps += 1;
+  order.partitions.set(key, { last: seq, max: Math.max(p.max, seq), count: p.count + 1 });
 }
 
 function header(req, name) {

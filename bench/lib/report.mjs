@@ -9,6 +9,7 @@ import { arch, cpus, release, totalmem, type } from "node:os";
 import { join } from "node:path";
 import { fmt } from "./growth.mjs";
 import { round } from "./load.mjs";
+import { deliveryMarkdown, deliveryTargets } from "./report-delivery.mjs";
 
 export const START = "<!-- bench:start -->";
 export const END = "<!-- bench:end -->";
@@ -149,6 +150,7 @@ export function targets(records, cfg) {
       rps(`growth.subs.${manySubs}`),
       rps(`growth.subs.${fewSubs}`),
     ),
+    ...deliveryTargets(records),
   ];
 }
 
@@ -179,8 +181,9 @@ export function markdown(doc) {
     "",
     "| Scenario | req/s | events/s | p50 ms | p99 ms | × /health | notes |",
     "|---|--:|--:|--:|--:|--:|---|",
-    ...doc.scenarios.filter((r) => r.group !== "e2e").map(row),
+    ...doc.scenarios.filter((r) => r.group === "load" || r.group === "growth").map(row),
     "",
+    ...deliveryMarkdown(doc),
   ];
   const e = doc.scenarios.find((r) => r.id === "e2e.3subs");
   if (e?.e2e) {

@@ -12,7 +12,7 @@
  * running and holding the port).
  */
 import { spawn } from "node:child_process";
-import { cpSync, createWriteStream, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,7 +36,8 @@ export async function freePort() {
 /** Copies what the worker is built from; returns the snapshot's folder. */
 function snapshot(root, into) {
   const app = join(into, "app");
-  for (const entry of ["src", "wrangler.toml", "tsconfig.json", "package.json"]) {
+  // bench/calibration: the calibration worker, which imports edgebus's own signed POST from src/.
+  for (const entry of ["src", "wrangler.toml", "tsconfig.json", "package.json", "bench/calibration"]) {
     cpSync(join(root, entry), join(app, entry), { recursive: true });
   }
   symlinkSync(join(root, "node_modules"), join(app, "node_modules"), "dir");
@@ -44,9 +45,11 @@ function snapshot(root, into) {
 }
 
 export class WranglerDev {
-  constructor(root, { keepState = false } = {}) {
+  /** `config`: another wrangler config inside the snapshot (the calibration worker); default edgebus's. */
+  constructor(root, { keepState = false, config = null } = {}) {
     this.root = root;
     this.keepState = keepState;
+    this.config = config;
     this.child = null;
     this.exited = null;
     this.tmp = mkdtempSync(join(tmpdir(), "edgebus-bench-"));
@@ -76,6 +79,7 @@ export class WranglerDev {
       "warn",
       "--persist-to",
       state,
+      ...(this.config ? ["--config", this.config] : []),
     ];
     this.child = spawn(process.execPath, args, {
       cwd: app,
@@ -163,6 +167,46 @@ export class WranglerDev {
     await this.stop();
     this.keepState = keep;
     return this.start(options);
+  }
+
+  /**
+   * CPU seconds used so far by wrangler's process group (workerd included), from /proc; null
+   * where there is no /proc. Lets a calibration wait until edgebus has finished its background
+   * work (outcomes recorded after the last receipt) instead of measuring beside it.
+   */
+  cpuSeconds() {
+    if (!this.child) return null;
+    try {
+      let ticks = 0;
+      for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let stat;
+        try {
+          stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        } catch {
+          continue; // gone meanwhile
+        }
+        // Fields after the command name (which may contain spaces): state is the 3rd field.
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(f[2]) === this.child.pid) ticks += Number(f[11]) + Number(f[12]);
+      }
+      return ticks / 100; // USER_HZ is 100 on Linux
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits (at most maxMs) until the group used under `share` of a core over 500 ms; returns the ms waited. */
+  async quiesce({ share = 0.15, maxMs = 15_000 } = {}) {
+    const start = Date.now();
+    let last = this.cpuSeconds();
+    if (last === null) return 0;
+    while (Date.now() - start < maxMs) {
+      await sleep(500);
+      const now = this.cpuSeconds();
+      if (now - last < share * 0.5) break;
+      last = now;
+    }
+    return Date.now() - start;
   }
 
   /** Synchronous last resort for process.on("exit"). */

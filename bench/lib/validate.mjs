@@ -32,10 +32,25 @@ export function validate(doc) {
   for (const k of ["connections", "durationSec", "warmupSec", "rate", "e2eSec", "drainSec"]) need(isNum(s[k]), `settings.${k}`);
   need(Array.isArray(s.sizes) && s.sizes.every(isNum), "settings.sizes");
   need(Array.isArray(s.subscriptionCounts) && s.subscriptionCounts.every(isNum), "settings.subscriptionCounts");
+  for (const k of ["deliveryEvents", "orderedPerPartition", "throttleEvents"]) need(isNum(s[k]), `settings.${k}`);
   need(isNum(doc.baselineRps) && doc.baselineRps > 0, "baselineRps (GET /health) must be a positive number");
 
   need(Array.isArray(doc.scenarios) && doc.scenarios.length > 0, "scenarios must be a non-empty array");
-  const required = ["health", "publish.none", "publish.3subs", "publish.batch100", "cache.hit", "orders.hit", "tasks.worker", "e2e.3subs"];
+  const required = [
+    "health",
+    "calibration.insert",
+    "publish.none",
+    "publish.3subs",
+    "publish.batch100",
+    "cache.hit",
+    "orders.hit",
+    "tasks.worker",
+    "calibration.outbound",
+    "delivery.sustained",
+    "delivery.ordered",
+    "delivery.throttle",
+    "e2e.3subs",
+  ];
   const ids = new Set((doc.scenarios ?? []).map((r) => r.id));
   for (const id of required) need(ids.has(id), `scenario ${id} is missing`);
   for (const size of s.sizes ?? [])
@@ -48,6 +63,17 @@ export function validate(doc) {
     need(Array.isArray(r.notes), `${at}: notes must be an array`);
     if (r.status !== "ok") {
       need(typeof r.reason === "string" && r.reason.length > 0, `${at}: a ${r.status} scenario needs a reason`);
+      continue;
+    }
+    if (r.group === "calibration") {
+      const c = r.calibration ?? {};
+      need(isNum(c.value) && c.value > 0, `${at}: calibration.value must be a positive number`);
+      need(c.unit === "rps" || c.unit === "deliveriesPerSec", `${at}: calibration.unit`);
+      need(Array.isArray(c.rounds) && c.rounds.length > 0 && c.rounds.every((x) => isNum(x[c.unit])), `${at}: calibration.rounds`);
+      continue;
+    }
+    if (r.group === "delivery") {
+      problems.push(...validateDelivery(r.id, r.delivery ?? {}));
       continue;
     }
     if (r.group === "e2e") {
@@ -77,7 +103,7 @@ export function validate(doc) {
     for (const k of ["p50Ms", "p99Ms"]) need(isNumOrNull(x[k]), `${at}: metrics.${k}`);
     need(isNum(r.ratioToHealth), `${at}: ratioToHealth`);
   }
-  need(Array.isArray(doc.targets) && doc.targets.length === 8, "targets must list the 8 targets");
+  need(Array.isArray(doc.targets) && doc.targets.length === 13, "targets must list the 13 targets");
   for (const t of doc.targets ?? []) {
     need(typeof t.id === "string" && typeof t.description === "string", "target id/description");
     need(t.met === null || typeof t.met === "boolean", `target ${t.id}: met must be true, false or null`);
@@ -86,6 +112,26 @@ export function validate(doc) {
     doc.seeding === null || (isNum(doc.seeding?.eventsPerSec) && isNum(doc.seeding?.events)),
     "seeding must be null or {events, seconds, eventsPerSec}",
   );
+  return problems;
+}
+
+/** The figures of a delivery scenario (sustained, ordered, throttle). */
+function validateDelivery(id, d) {
+  const problems = [];
+  const need = (cond, what) => cond || problems.push(`scenario ${id}: delivery.${what}`);
+  for (const k of ["events", "expectedDeliveries", "delivered", "lost", "duplicates", "publishSec", "drainSec", "deliveriesPerSec"])
+    need(isNum(d[k]), k);
+  need(isNumOrNull(d.sustainedPerSec), "sustainedPerSec");
+  if (id === "delivery.sustained") need(isNumOrNull(d.perCpuSecond), "perCpuSecond");
+  if (id === "delivery.ordered") {
+    for (const k of ["partitions", "orderViolations", "previousSequenceGaps", "partitionsSeen"]) need(isNum(d[k]), k);
+    need(isNumOrNull(d.perPartitionPerSec), "perPartitionPerSec");
+  }
+  if (id === "delivery.throttle") {
+    for (const k of ["perSecond", "maxPerSecondWindow", "maxPer900msWindow"]) need(isNum(d[k]), k);
+    need(isNumOrNull(d.meanPerSecond), "meanPerSecond");
+    need(Array.isArray(d.windowCounts) && d.windowCounts.every(isNum), "windowCounts");
+  }
   return problems;
 }
 

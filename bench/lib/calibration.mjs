@@ -1,0 +1,132 @@
+/**
+ * The calibrations: floors measured in the same run as edgebus, on the same machine, by the
+ * calibration worker (bench/calibration/worker.ts) in its own `wrangler dev`. Each floor is
+ * measured twice, right before and right after the edgebus figure it calibrates, and the edgebus
+ * figure is reported against their mean: on a shared machine the load drifts within minutes, and
+ * bracketing the measurement keeps a drift from landing on one side of the ratio only. Before each
+ * round the run waits (bounded) until edgebus's own processes are idle, so a calibration round
+ * never runs beside edgebus's background work (outcomes still being recorded after a drain).
+ *
+ * Outbound ceiling: closed-loop drivers, each asking the worker to sign and POST a fan-out of
+ * deliveries to the receiver and waiting for the answer, then asking again. Drivers × fan-out is
+ * the number of POSTs in flight; it is set to edgebus's own ceiling in the delivery scenarios
+ * (3 webhooks × the gate's default maxInFlight of 100). Counted at the receiver, like edgebus.
+ *
+ * Besides deliveries per second, the outbound rounds record deliveries per CPU-second of the
+ * calibration worker's process group: on a machine shared with other work the wall-clock rate
+ * moves with the neighbours' load, while the CPU cost per delivery does not (much).
+ *
+ * Publish floor: autocannon against `POST /insert` with the same body, connections and durations
+ * as `POST /events`.
+ */
+import { Agent, request } from "node:http";
+import { measure, round } from "./load.mjs";
+import { eventBody } from "./load-scenarios.mjs";
+import { guarded, record, sleep } from "./scenario.mjs";
+
+export const OUTBOUND_DRIVERS = 6;
+export const OUTBOUND_FANOUT = 50;
+
+function post(agent, url) {
+  return new Promise((resolve) => {
+    const req = request(url, { method: "POST", agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(0));
+    req.end();
+  });
+}
+
+/** One round: warm-up, then receipts per second at the receiver over the measured seconds. */
+async function outboundRound(ctx, tag) {
+  const { warmupSec, durationSec } = ctx.cfg;
+  const quiesceMs = await ctx.quiesce();
+  const buckets = [0, 1, 2].map((i) => ctx.receiver.open(`${ctx.runId}-cal-${tag}-${i}`));
+  const agent = new Agent({ keepAlive: true, maxSockets: OUTBOUND_DRIVERS });
+  const stopAt = Date.now() + (warmupSec + durationSec) * 1000;
+  let failed = 0;
+  const drivers = Array.from({ length: OUTBOUND_DRIVERS }, async (_, d) => {
+    const target = `${ctx.receiver.url}/hook/${buckets[d % buckets.length]}`;
+    const url = `${ctx.calibrationUrl}/fanout?n=${OUTBOUND_FANOUT}&tag=${tag}-${d}&url=${encodeURIComponent(target)}`;
+    while (Date.now() < stopAt) if ((await post(agent, url)) !== 200) failed += 1;
+  });
+  await sleep(warmupSec * 1000);
+  const before = ctx.receiver.totals(buckets).received;
+  const cpu0 = ctx.cpu.calibration();
+  const t0 = performance.now();
+  await sleep(durationSec * 1000);
+  const received = ctx.receiver.totals(buckets).received - before;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpu0 === null ? null : ctx.cpu.calibration() - cpu0;
+  await Promise.all(drivers);
+  agent.destroy();
+  if (received === 0) throw new Error(`the calibration worker delivered nothing (${failed} failed fan-out requests)`);
+  return {
+    deliveriesPerSec: round(received / seconds, 1),
+    received,
+    seconds: round(seconds, 2),
+    // The worker's own cost per delivery (its process group: wrangler and workerd, all threads).
+    perCpuSecond: cpuSeconds ? round(received / cpuSeconds, 1) : null,
+    failedRequests: failed,
+    quiesceMs,
+  };
+}
+
+/**
+ * Measures the outbound ceiling around `between` (the edgebus measurement it calibrates);
+ * returns the calibration record. `between` runs even when the calibration fails.
+ */
+export async function bracketOutbound(ctx, between) {
+  const rec = record("calibration.outbound", "Outbound ceiling: calibration worker, signed POSTs/s", "calibration");
+  const inFlight = OUTBOUND_DRIVERS * OUTBOUND_FANOUT;
+  const started = Date.now();
+  ctx.log.start(rec, `${OUTBOUND_DRIVERS} drivers × fan-out ${OUTBOUND_FANOUT} (${inFlight} in flight), before and after`);
+  const rounds = [];
+  const one = (tag) => guarded(rec, { done: () => {} }, async () => rounds.push(await outboundRound(ctx, tag)));
+  await one("a");
+  const inner = await between();
+  if (rec.status === "ok") await one("b");
+  finish(rec, started, rounds, "deliveriesPerSec", { inFlight, drivers: OUTBOUND_DRIVERS, fanout: OUTBOUND_FANOUT });
+  ctx.log.done(rec);
+  return [rec, ...inner];
+}
+
+/** Measures the publish floor around `between`; returns the calibration record and `between`'s records. */
+export async function bracketInsert(ctx, between) {
+  const rec = record("calibration.insert", "Publish floor: calibration worker, one DO call + one SQLite insert", "calibration");
+  const { connections, durationSec, warmupSec } = ctx.cfg;
+  const started = Date.now();
+  ctx.log.start(rec, `${connections} connections, warm-up ${warmupSec} s, ${durationSec} s, before and after`);
+  const rounds = [];
+  const request = { method: "POST", path: "/insert", headers: { "content-type": "application/json" }, body: eventBody("bench.none") };
+  const one = () =>
+    guarded(rec, { done: () => {} }, async () => {
+      const quiesceMs = await ctx.quiesce();
+      const m = await measure({ url: ctx.calibrationUrl, request, connections, durationSec, warmupSec });
+      if (m.ok === 0 || m.non2xx + m.errors > m.ok) throw new Error(`floor: ${m.ok} 2xx, ${m.non2xx} non-2xx, ${m.errors} errors`);
+      rounds.push({ rps: m.rps, p50Ms: m.p50Ms, p99Ms: m.p99Ms, quiesceMs });
+    });
+  await one();
+  const inner = await between();
+  if (rec.status === "ok") await one();
+  finish(rec, started, rounds, "rps", { connections });
+  ctx.log.done(rec);
+  return [rec, ...inner];
+}
+
+/** The calibrated value is the mean of the rounds (the elapsed time includes the bracketed run). */
+function finish(rec, started, rounds, key, settings) {
+  rec.elapsedSec = round((Date.now() - started) / 1000, 1);
+  if (rec.status !== "ok") return;
+  const mean = (values) => round(values.reduce((a, b) => a + b, 0) / values.length, 1);
+  const perCpu = rounds.map((r) => r.perCpuSecond).filter((x) => x != null);
+  rec.calibration = {
+    value: mean(rounds.map((r) => r[key])),
+    unit: key,
+    ...(perCpu.length ? { perCpuSecond: mean(perCpu) } : {}),
+    rounds,
+    ...settings,
+  };
+}
