@@ -178,10 +178,11 @@ export async function redeliver(
   const byPartition = new Map<string, string[]>();
   for (const item of items) byPartition.set(item.partitionKey, [...(byPartition.get(item.partitionKey) ?? []), item.deliveryId]);
   const sent: string[] = [];
+  const requestedAt = Date.now();
   for (const [partitionKey, ids] of byPartition) {
     sent.push(...(await partitionStub(env, tenantId, partitionKey).redeliver(ids)));
   }
   // Only what was really sent again shows as pending (a row pruned from its partition is not).
-  if (sent.length > 0) await endpointStub(env, tenantId, subscriptionId).markPending(sent);
+  if (sent.length > 0) await endpointStub(env, tenantId, subscriptionId).markPending(sent, requestedAt);
   return sent.length;
 }

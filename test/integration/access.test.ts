@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SCOPES, type Scope } from "../../src/domain/scopes.js";
 import { ADMIN, call, expectProblem, json, newTenant } from "../helpers/api.js";
-import { sleep } from "../helpers/hooks.js";
+import { bucket, script, sleep } from "../helpers/hooks.js";
 
 type Operation = { operationId: string; security?: Array<Record<string, string[]>>; "x-scope"?: string };
 type Doc = { paths: Record<string, Record<string, Operation>> };
@@ -211,11 +211,13 @@ describe("recover", () => {
   it("sends again every failed delivery since `since`, past 1,000, and reports the true count", async () => {
     const { tenantId, apiKey } = await newTenant("recover");
     expect((await setLimit(tenantId, 100_000)).status).toBe(200);
-    // Nothing listens on port 9 of 127.0.0.1: every attempt fails at once (connection refused).
+    // The receiver answers 500 to everything: every attempt fails at once.
+    const failing = bucket("recover");
+    await script(failing.name, { responses: [{ status: 500 }] });
     const hook = await call("/webhooks", {
       method: "POST",
       key: apiKey,
-      body: { url: "http://127.0.0.1:9/hook", events: ["bulk.*"], retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 1000 } },
+      body: { url: failing.url, events: ["bulk.*"], retryPolicy: { maxAttempts: 1, backoffMs: 1000, timeoutMs: 1000 } },
     });
     const { webhookId } = await json<{ webhookId: string }>(hook);
     const since = new Date(Date.now() - 1000).toISOString();
@@ -238,5 +240,11 @@ describe("recover", () => {
     const res = await call(`/webhooks/${webhookId}/recover`, { method: "POST", key: apiKey, body: { since } });
     expect(res.status).toBe(202);
     expect(await json(res)).toEqual({ recovered: total });
-  }, 150_000);
+    // The test ends when the recovered deliveries have failed again (nothing left in flight).
+    await sleep(500);
+    while ((await count("FAILED")) < total) {
+      if (Date.now() > until + 60_000) throw new Error("the recovered deliveries did not settle in time");
+      await sleep(500);
+    }
+  }, 210_000);
 });

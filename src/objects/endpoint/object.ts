@@ -27,6 +27,12 @@ export type { AttemptEntry, LogEntry, RecoverCursor } from "./log.js";
 
 /** Without a rate limit an endpoint still gets at most this many requests at once. */
 const DEFAULT_MAX_IN_FLIGHT = 100;
+/**
+ * Deliveries the gate cannot start yet wait here (in memory) for a free slot, up to this many;
+ * more go back to the queue with a delay. If the object is evicted meanwhile, their partition
+ * rows' leases send them again.
+ */
+const LOCAL_WAIT_MAX = 2_000;
 
 const MIGRATIONS = [
   META_TABLE,
@@ -67,6 +73,9 @@ export class Endpoint extends DurableObject<Env> {
   private readonly mailbox: Mailbox;
   /** Long polls waiting for a message (resolved when one arrives or becomes visible). */
   private waiters: Array<() => void> = [];
+  /** Deliveries waiting here for a slot at the gate, oldest first, with the subscription as it was sent. */
+  private waiting: Array<{ tenantId: string; sub: SubscriptionRecord; msg: DeliveryMessage }> = [];
+  private pumpTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -88,16 +97,59 @@ export class Endpoint extends DurableObject<Env> {
    * others come back with the time to try again (no attempt is used for them).
    */
   deliver(tenantId: string, sub: SubscriptionRecord, messages: DeliveryMessage[]): Array<{ deliveryId: string; until: number }> {
+    const now = Date.now();
+    // Behind others already waiting here: keep their order.
+    if (this.waiting.length === 0) {
+      const { admitted } = this.admitFor(sub, messages.length);
+      this.sender.start(
+        tenantId,
+        sub,
+        admitted.map((slot, k) => ({ msg: messages[k] as DeliveryMessage, slot })),
+      );
+      messages = messages.slice(admitted.length);
+    }
+    // A pause sends everything back until it ends; otherwise what fits waits here for a slot.
+    const paused = this.gate.pausedUntil > now;
+    const room = paused ? 0 : Math.max(0, LOCAL_WAIT_MAX - this.waiting.length);
+    for (const msg of messages.slice(0, room)) this.waiting.push({ tenantId, sub, msg });
+    this.pump();
+    const until = paused ? this.gate.pausedUntil : now + 1_000;
+    return messages.slice(room).map((m) => ({ deliveryId: m.deliveryId, until }));
+  }
+
+  private admitFor(sub: SubscriptionRecord, count: number) {
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
     const limit = { maxInFlight: DEFAULT_MAX_IN_FLIGHT, ...sub.rateLimit };
-    const now = Date.now();
-    const { admitted, retryAt } = this.gate.admit(now, messages.length, limit, policy.timeoutMs + 1_000, false);
-    this.sender.start(
-      tenantId,
-      sub,
-      admitted.map((slot, k) => ({ msg: messages[k] as DeliveryMessage, slot })),
-    );
-    return messages.slice(admitted.length).map((m) => ({ deliveryId: m.deliveryId, until: retryAt ?? now + 1_000 }));
+    return this.gate.admit(Date.now(), count, limit, policy.timeoutMs + 1_000, false);
+  }
+
+  /** Slots were freed: start what waits here, as far as the gate allows. */
+  private pump(): void {
+    while (this.waiting.length > 0) {
+      const first = this.waiting[0] as (typeof this.waiting)[number];
+      const same = this.waiting.findIndex((w) => w.sub.id !== first.sub.id || w.tenantId !== first.tenantId);
+      const run = this.waiting.slice(0, same === -1 ? this.waiting.length : same);
+      const { admitted, retryAt } = this.admitFor(first.sub, run.length);
+      if (admitted.length === 0) {
+        // Nothing frees a slot by itself during a pause or a full rate window: look again then.
+        if (!this.pumpTimer) {
+          this.pumpTimer = setTimeout(
+            () => {
+              this.pumpTimer = undefined;
+              this.pump();
+            },
+            Math.max(20, (retryAt ?? Date.now() + 1_000) - Date.now()),
+          );
+        }
+        return;
+      }
+      this.waiting.splice(0, admitted.length);
+      this.sender.start(
+        first.tenantId,
+        first.sub,
+        admitted.map((slot, k) => ({ msg: (run[k] as (typeof run)[number]).msg, slot })),
+      );
+    }
   }
 
   /**
@@ -165,6 +217,7 @@ export class Endpoint extends DurableObject<Env> {
   private async settled(tenantId: string, sub: SubscriptionRecord, { jobs, backlog }: Settled): Promise<void> {
     this.gate.done(jobs.map((j) => j.slot.token));
     for (const j of jobs) if (!j.started) this.gate.skip();
+    this.pump();
     const pauseUntil = Math.max(0, ...jobs.map((j) => j.pauseUntil ?? 0));
     if (pauseUntil > 0) this.pause(pauseUntil);
     this.updateBacklog(backlog);
@@ -341,8 +394,16 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   /** Marks rows as pending again (a redelivery was requested), so the log shows it at once. */
-  markPending(deliveryIds: string[]): void {
-    for (const id of deliveryIds) this.sql.exec("UPDATE log SET status = 'PENDING', updated_at = ? WHERE delivery_id = ?", Date.now(), id);
+  markPending(deliveryIds: string[], requestedAt = Date.now()): void {
+    // A fast delivery may have been attempted and logged already: never undo a newer outcome.
+    for (const id of deliveryIds) {
+      this.sql.exec(
+        "UPDATE log SET status = 'PENDING', updated_at = ? WHERE delivery_id = ? AND updated_at <= ?",
+        Date.now(),
+        id,
+        requestedAt,
+      );
+    }
   }
 
   /** The webhook was deleted: forget everything. */
