@@ -145,8 +145,11 @@ function compare(o: Schema, after: Schema, path: string, out: CompatError[]): vo
   const ot = typesOf(o);
   const nt = typesOf(n);
   if (nt !== undefined) {
-    const lost = ot === undefined ? ["any type"] : [...ot].filter((t) => !admits(nt, t));
-    if (lost.length > 0) fail(`type narrowed: ${lost.join(", ")} no longer allowed (now ${[...nt].join(", ")})`);
+    if (ot === undefined) fail(`type added: ${[...nt].join(", ")} (any type was allowed before)`);
+    else {
+      const lost = [...ot].filter((t) => !admits(nt, t));
+      if (lost.length > 0) fail(`type narrowed: ${lost.join(", ")} no longer allowed (now ${[...nt].join(", ")})`);
+    }
   }
 
   // enum / const: every value allowed before is still allowed.
@@ -300,6 +303,9 @@ export function schemaFaults(schema: unknown, path = "schema"): CompatError[] {
       if (s[k] !== undefined && !(Number.isInteger(s[k]) && (s[k] as number) >= 0)) {
         out.push({ path: `${at}.${k}`, message: `${k} is a non-negative integer` });
       }
+    }
+    if (s.$ref !== undefined && !(typeof s.$ref === "string" && s.$ref.startsWith("#"))) {
+      out.push({ path: `${at}.$ref`, message: "only references inside the schema (#…) are supported" });
     }
     if (s.pattern !== undefined) {
       try {

@@ -93,7 +93,16 @@ export async function checkEventSchema(env: Env, tenantId: string, envelope: Eve
       [{ path: "metadata.version", message: "not a registered version of this type" }],
     );
   }
-  const result = validatorFor(tenantId, envelope.type, version, found.schema).validate(envelope.data);
+  let result: ReturnType<Validator["validate"]>;
+  try {
+    result = validatorFor(tenantId, envelope.type, version, found.schema).validate(envelope.data);
+  } catch (err) {
+    // A schema the validator cannot apply (a reference that resolves to nothing): the event is refused, not a 500.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new AppError("SCHEMA_VALIDATION_FAILED", `${envelope.type} ${version} could not be applied: ${message}`, [
+      { path: "data", message },
+    ]);
+  }
   if (!result.valid) {
     throw new AppError("SCHEMA_VALIDATION_FAILED", `data does not match ${envelope.type} ${version}.`, fieldErrors(result.errors));
   }

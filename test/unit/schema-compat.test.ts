@@ -98,6 +98,12 @@ describe("breakingChanges: breaking changes, each named with its path", () => {
     expect(errors.find((e) => e.path === path)?.message).toMatch(message);
   });
 
+  it("a type added where any type was allowed", () => {
+    expect(breakingChanges({ properties: { a: {} } }, { properties: { a: { type: "string" } } })).toEqual([
+      { path: "a", message: "type added: string (any type was allowed before)" },
+    ]);
+  });
+
   it("lists every breaking change", () => {
     const next = { ...without("note"), required: ["id", "amount", "status"], additionalProperties: false };
     expect(
@@ -124,6 +130,8 @@ describe("versions and schema shape", () => {
     expect(schemaFaults({ properties: { a: { minimum: "1" } } })[0]?.path).toBe("schema.properties.a.minimum");
     expect(schemaFaults({ required: "a" })[0]?.path).toBe("schema.required");
     expect(schemaFaults({ pattern: "(" })[0]?.path).toBe("schema.pattern");
+    expect(schemaFaults({ properties: { a: { $ref: "https://example.com/x.json" } } })[0]?.path).toBe("schema.properties.a.$ref");
+    expect(schemaFaults({ $defs: { n: { type: "number" } }, properties: { a: { $ref: "#/$defs/n" } } })).toEqual([]);
   });
 });
 
