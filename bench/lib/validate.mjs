@@ -35,12 +35,23 @@ export function validate(doc) {
   need(isNum(doc.baselineRps) && doc.baselineRps > 0, "baselineRps (GET /health) must be a positive number");
 
   need(Array.isArray(doc.scenarios) && doc.scenarios.length > 0, "scenarios must be a non-empty array");
-  const required = ["health", "publish.none", "publish.3subs", "publish.batch100", "cache.hit", "orders.hit", "tasks.worker", "e2e.3subs"];
+  const required = [
+    "health",
+    "publish.none",
+    "publish.schema",
+    "publish.3subs",
+    "publish.batch100",
+    "cache.hit",
+    "orders.hit",
+    "tasks.worker",
+    "e2e.3subs",
+  ];
   const ids = new Set((doc.scenarios ?? []).map((r) => r.id));
   for (const id of required) need(ids.has(id), `scenario ${id} is missing`);
   for (const size of s.sizes ?? [])
     need(ids.has(`growth.partition.${size}.publish`), `scenario growth.partition.${size}.publish is missing`);
   for (const n of s.subscriptionCounts ?? []) need(ids.has(`growth.subs.${n}`), `scenario growth.subs.${n} is missing`);
+  for (const n of s.subscriptionCounts ?? []) need(ids.has(`growth.filtered.${n}`), `scenario growth.filtered.${n} is missing`);
   for (const r of doc.scenarios ?? []) {
     const at = `scenario ${r.id}`;
     need(typeof r.id === "string" && typeof r.title === "string", `${at}: id and title`);
@@ -77,7 +88,7 @@ export function validate(doc) {
     for (const k of ["p50Ms", "p99Ms"]) need(isNumOrNull(x[k]), `${at}: metrics.${k}`);
     need(isNum(r.ratioToHealth), `${at}: ratioToHealth`);
   }
-  need(Array.isArray(doc.targets) && doc.targets.length === 8, "targets must list the 8 targets");
+  need(Array.isArray(doc.targets) && doc.targets.length === 10, "targets must list the 10 targets");
   for (const t of doc.targets ?? []) {
     need(typeof t.id === "string" && typeof t.description === "string", "target id/description");
     need(t.met === null || typeof t.met === "boolean", `target ${t.id}: met must be true, false or null`);
