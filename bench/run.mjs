@@ -4,7 +4,7 @@
  *
  *   node bench/run.mjs [--quick] [--sizes 0,100000,1000000] [--subs 10,1000] [--connections 10]
  *                      [--duration S] [--warmup S] [--rate N] [--e2e-seconds S] [--drain S] [--settle S]
- *                      [--only health,publish.none,delivery,e2e,partition,subs] [--write-md|--no-write-md]
+ *                      [--only health,publish.none,delivery,e2e,partition,subs,filtered] [--write-md|--no-write-md]
  *                      [--keep-state]
  *
  * Starts wrangler dev (fresh state, free port), the calibration worker (bench/calibration, in its
@@ -195,6 +195,7 @@ async function main() {
   if (wanted("e2e", "e2e")) records.push(await runE2E(ctx));
   if (wanted("partition", "growth")) records.push(...(await runPartitionGrowth(ctx)));
   if (wanted("subs", "growth")) records.push(...(await runSubscriptionGrowth(ctx)));
+  if (wanted("filtered", "growth")) records.push(...(await runSubscriptionGrowth(ctx, { filtered: true })));
 
   const baselineRps = applyRatios(records);
   const seeds = records.map((r) => r.extra?.seeding).filter(Boolean);

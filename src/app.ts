@@ -16,6 +16,7 @@ import { health } from "./routes/health.js";
 import { orders } from "./routes/orders.js";
 import { pulls } from "./routes/pull.js";
 import { replays } from "./routes/replays.js";
+import { schemas } from "./routes/schemas.js";
 import { subscriptions } from "./routes/subscriptions.js";
 import { tasks } from "./routes/tasks.js";
 import { tenants } from "./routes/tenants.js";
@@ -57,6 +58,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/", workers);
   app.route("/", cache);
   app.route("/", orders);
+  app.route("/", schemas);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

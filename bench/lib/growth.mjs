@@ -9,6 +9,9 @@
  *
  * Subscription count: a fresh tenant per count with 3 matching webhook subscriptions and
  * count − 3 pull subscriptions on `other<i>.#` that never match; publish throughput is compared.
+ * The filtered variant gives every subscription a content filter as well (the 3 webhooks' filters
+ * match the event, the others' would not), to show that filters cost nothing for subscriptions
+ * the type index already rules out.
  */
 import { pool } from "./api.mjs";
 import { measure, round } from "./load.mjs";
@@ -104,18 +107,25 @@ export async function runPartitionGrowth(ctx) {
   return results;
 }
 
-export async function runSubscriptionGrowth(ctx) {
+export async function runSubscriptionGrowth(ctx, { filtered = false } = {}) {
   const results = [];
+  const kind = filtered ? "filtered" : "subs";
+  const matching = filtered ? { filter: { data: { currency: ["USD"], total: [{ numeric: [">", 0] }] } } } : {};
+  const other = (i) => (filtered ? { filter: { data: { customerId: [{ prefix: `cust-${i}-` }] } } } : {});
   for (const count of ctx.cfg.subscriptionCounts) {
-    const rec = record(`growth.subs.${count}`, `POST /events, ${fmt(count)} subscriptions (3 match)`, "growth");
+    const rec = record(
+      `growth.${kind}.${count}`,
+      `POST /events, ${fmt(count)} subscriptions (3 match)${filtered ? ", all with filters" : ""}`,
+      "growth",
+    );
     rec.extra.subscriptions = count;
     ctx.log.start(rec, `creating ${count} subscriptions first`);
     await guarded(rec, ctx.log, async (r) => {
-      const api = await ctx.api.createTenant(`bench-${ctx.runId}-subs${count}`);
+      const api = await ctx.api.createTenant(`bench-${ctx.runId}-${kind}${count}`);
       const started = Date.now();
-      const buckets = await webhookSubscribers(ctx, api, `s${count}`);
+      const buckets = await webhookSubscribers(ctx, api, `${kind}${count}`, 3, matching);
       await pool(Math.max(0, count - 3), 8, (i) =>
-        api.call("POST", "/subscriptions", { body: { name: `other-${i}`, events: [`other${i}.#`] }, expect: [201] }),
+        api.call("POST", "/subscriptions", { body: { name: `other-${i}`, events: [`other${i}.#`], ...other(i) }, expect: [201] }),
       );
       r.extra.createSec = round((Date.now() - started) / 1000, 1);
       const probes = await probeSubscribers(api, eventBody("bench.subs"), 3, r);

@@ -15,13 +15,25 @@ const auth = (key) => ({ authorization: `Bearer ${key}` });
 
 export const SAMPLE_DATA = { orderId: "order-123", customerId: "cust-456", total: 99.95, currency: "USD" };
 
+/** A JSON Schema that SAMPLE_DATA satisfies (the publish-with-schema scenario validates every event against it). */
+export const SAMPLE_SCHEMA = {
+  type: "object",
+  properties: {
+    orderId: { type: "string", maxLength: 64 },
+    customerId: { type: "string" },
+    total: { type: "number", minimum: 0 },
+    currency: { type: "string", enum: ["USD", "EUR", "GBP"] },
+  },
+  required: ["orderId", "customerId", "total", "currency"],
+};
+
 /** A publish request body, no id (the server generates one per request). */
 export function eventBody(type, extra = {}) {
   return JSON.stringify({ type, source: "bench", data: SAMPLE_DATA, ...extra });
 }
 
 /** Creates the 3 matching webhook subscriptions of a scenario; returns their receiver buckets. */
-export async function webhookSubscribers(ctx, api, prefix, n = 3) {
+export async function webhookSubscribers(ctx, api, prefix, n = 3, extra = {}) {
   const buckets = [];
   for (let i = 0; i < n; i++) {
     const bucket = ctx.receiver.open(`${ctx.runId}-${prefix}-${i}`);
@@ -31,6 +43,7 @@ export async function webhookSubscribers(ctx, api, prefix, n = 3) {
         events: ["bench.#"],
         url: `${ctx.receiver.url}/hook/${bucket}`,
         retryPolicy: { maxAttempts: 5, backoffMs: 1000, timeoutMs: 5000 },
+        ...extra,
       },
       expect: [201],
     });
@@ -74,6 +87,16 @@ export function loadScenarios() {
         const api = await ctx.api.createTenant(`bench-${ctx.runId}-none`);
         await api.call("POST", "/events", { body: eventBody("bench.none"), expect: [202] });
         rec.metrics = await load(ctx, { method: "POST", path: "/events", headers: json(api.key), body: eventBody("bench.none") });
+      },
+    },
+    {
+      id: "publish.schema",
+      title: "POST /events, type with a registered schema",
+      run: async (ctx, rec) => {
+        const api = await ctx.api.createTenant(`bench-${ctx.runId}-schema`);
+        await api.call("PUT", "/schemas/bench.schema/versions/1.0", { body: { schema: SAMPLE_SCHEMA }, expect: [201] });
+        await api.call("POST", "/events", { body: eventBody("bench.schema"), expect: [202] });
+        rec.metrics = await load(ctx, { method: "POST", path: "/events", headers: json(api.key), body: eventBody("bench.schema") });
       },
     },
     {

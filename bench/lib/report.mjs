@@ -84,6 +84,13 @@ export function targets(records, cfg) {
       eps("publish.batch100"),
       eps("publish.none"),
     ),
+    ratioTarget(
+      "schema-vs-none",
+      "POST /events of a type with a registered schema vs one without",
+      0.9,
+      rps("publish.schema"),
+      rps("publish.none"),
+    ),
     ratioTarget("cache-vs-health", "GET /cache/:key hit req/s vs GET /health", 0.9, rps("cache.hit"), rps("health")),
     e2e
       ? {
@@ -151,6 +158,13 @@ export function targets(records, cfg) {
       rps(`growth.subs.${fewSubs}`),
     ),
     ...deliveryTargets(records),
+    ratioTarget(
+      "filtered-growth",
+      `POST /events with ${fmt(manySubs)} vs ${fmt(fewSubs)} subscriptions, all with filters`,
+      0.9,
+      rps(`growth.filtered.${manySubs}`),
+      rps(`growth.filtered.${fewSubs}`),
+    ),
   ];
 }
 

@@ -40,6 +40,7 @@ export function validate(doc) {
     "health",
     "calibration.insert",
     "publish.none",
+    "publish.schema",
     "publish.3subs",
     "publish.batch100",
     "cache.hit",
@@ -56,6 +57,7 @@ export function validate(doc) {
   for (const size of s.sizes ?? [])
     need(ids.has(`growth.partition.${size}.publish`), `scenario growth.partition.${size}.publish is missing`);
   for (const n of s.subscriptionCounts ?? []) need(ids.has(`growth.subs.${n}`), `scenario growth.subs.${n} is missing`);
+  for (const n of s.subscriptionCounts ?? []) need(ids.has(`growth.filtered.${n}`), `scenario growth.filtered.${n} is missing`);
   for (const r of doc.scenarios ?? []) {
     const at = `scenario ${r.id}`;
     need(typeof r.id === "string" && typeof r.title === "string", `${at}: id and title`);
@@ -103,7 +105,7 @@ export function validate(doc) {
     for (const k of ["p50Ms", "p99Ms"]) need(isNumOrNull(x[k]), `${at}: metrics.${k}`);
     need(isNum(r.ratioToHealth), `${at}: ratioToHealth`);
   }
-  need(Array.isArray(doc.targets) && doc.targets.length === 13, "targets must list the 13 targets");
+  need(Array.isArray(doc.targets) && doc.targets.length === 15, "targets must list the 15 targets");
   for (const t of doc.targets ?? []) {
     need(typeof t.id === "string" && typeof t.description === "string", "target id/description");
     need(t.met === null || typeof t.met === "boolean", `target ${t.id}: met must be true, false or null`);

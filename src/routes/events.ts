@@ -33,6 +33,7 @@ import {
   PublishResultSchema,
 } from "../schemas/event.js";
 import { publishBatch, publishEvent, readEvent, readLog, readStoredEvent } from "../services/events.js";
+import { deprecationHeader } from "../services/schema-cache.js";
 import { tenantRoute } from "./route.js";
 
 const BatchResultSchema = z
@@ -70,14 +71,18 @@ async function publishOne(c: Context<AppEnv>, input: PublishInput) {
     }
     input.id = key;
   }
-  const result = await publishEvent(c.env, c.var.principal.tenantId, input);
+  const result = await publishEvent(c.env, c.var.principal.tenantId, input, (at) => c.header("Deprecation", deprecationHeader(at)));
   if (result.duplicate) c.header("Idempotent-Replayed", "true");
   return c.json(result, 202);
 }
 
 async function publishMany(c: Context<AppEnv>, raw: unknown[], parse?: (item: unknown, at: number) => PublishInput) {
   const trace = requestTrace(c);
-  const outcomes = await publishBatch(c.env, c.var.principal.tenantId, raw, { ...(parse ? { parse } : {}), ...(trace ? { trace } : {}) });
+  const outcomes = await publishBatch(c.env, c.var.principal.tenantId, raw, {
+    ...(parse ? { parse } : {}),
+    ...(trace ? { trace } : {}),
+    onDeprecated: (at) => c.header("Deprecation", deprecationHeader(at)),
+  });
   const results = outcomes.map((o, index) =>
     o instanceof AppError ? { index, ...problemBody(o.code, o.message, c.var.requestId, o.errors) } : o,
   );
@@ -134,7 +139,7 @@ events.openapi(
       },
       responses: {
         202: jsonContent(PublishResultSchema, "Published (or a replay of the original result)"),
-        ...problemResponses(403, 413, 415, 429),
+        ...problemResponses(403, 413, 415, 422, 429),
       },
     },
     cloudEventsIn("single"),

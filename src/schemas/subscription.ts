@@ -1,6 +1,7 @@
 /** Subscriptions and webhooks (a webhook is a subscription with a URL): bodies and records. */
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
+import type { FilterPattern } from "../domain/filters.js";
 import { isValidRoutingPattern, isValidTypePattern } from "../domain/patterns.js";
 import { DeliveryFormat } from "./cloudevent.js";
 import { OrderingSchema, RateLimitSchema, RetryPolicyPatchSchema, RetryPolicySchema } from "./common.js";
@@ -24,6 +25,13 @@ export const RoutingPatterns = z
 
 export const TargetUrl = z.string().max(2048).openapi({ example: "https://example.com/webhook" });
 
+/** A content filter (EventBridge event-pattern syntax); its operators and limits are checked by the service. */
+export const Filter = z.record(z.string(), z.unknown()).openapi({
+  description:
+    "An event pattern in Amazon EventBridge's syntax over the envelope (type, source, routingKey, partitionKey, metadata, data); see docs/filters.md. At most 4 KiB, 6 levels, 100 leaves.",
+  example: { data: { amount: [{ numeric: [">=", 100] }], currency: ["EUR", "USD"] } },
+});
+
 export const Secret = z.string().openapi({ example: "webhook-secret-123" });
 
 export const CreateSubscriptionSchema = z
@@ -31,6 +39,7 @@ export const CreateSubscriptionSchema = z
     name: Name,
     events: TypePatterns.optional(),
     routingKeys: RoutingPatterns.optional(),
+    filter: Filter.optional(),
     url: TargetUrl.optional(),
     secret: Secret.optional(),
     retryPolicy: RetryPolicySchema.optional(),
@@ -46,6 +55,7 @@ export const UpdateSubscriptionSchema = z
     name: Name.optional(),
     events: TypePatterns.optional(),
     routingKeys: RoutingPatterns.optional(),
+    filter: Filter.nullable().optional().openapi({ description: "null removes the filter." }),
     url: TargetUrl.optional(),
     retryPolicy: RetryPolicyPatchSchema.optional(),
     status: z.enum(["ACTIVE", "DISABLED"]).optional(),
@@ -67,6 +77,7 @@ export const SubscriptionSchema = z
     name: z.string(),
     events: z.array(z.string()),
     routingKeys: z.array(z.string()),
+    filter: Filter.optional(),
     url: z.string().optional(),
     status: SubscriptionStatus,
     retryPolicy: RetryPolicySchema.optional(),
@@ -105,7 +116,9 @@ export interface SigningSecret {
 }
 
 /** What the Tenant object stores and the isolate caches: the view plus the signing secrets. */
-export interface SubscriptionRecord extends Omit<SubscriptionView, "ordering" | "format"> {
+export interface SubscriptionRecord extends Omit<SubscriptionView, "ordering" | "format" | "filter"> {
+  /** A validated content filter (JSON). */
+  filter?: FilterPattern;
   /** Absent on records written before ordering existed: "none". */
   ordering?: SubscriptionView["ordering"];
   /** Absent on records written before formats existed: "json". */

@@ -4,6 +4,7 @@ import { DeliveryFormat } from "./cloudevent.js";
 import { OrderingSchema, RateLimitSchema, RetryPolicySchema } from "./common.js";
 import { DeliveryStatus } from "./event.js";
 import {
+  Filter,
   Name,
   RoutingPatterns,
   Secret,
@@ -22,6 +23,7 @@ export const CreateWebhookSchema = z
     retryPolicy: RetryPolicySchema.optional(),
     name: Name.optional(),
     routingKeys: RoutingPatterns.optional(),
+    filter: Filter.optional(),
     ordering: OrderingSchema.optional(),
     rateLimit: RateLimitSchema.optional(),
     format: DeliveryFormat.optional(),

@@ -19,12 +19,21 @@ import {
 } from "../schemas/event.js";
 import { publishEnvelopes, toEnvelope } from "./publish.js";
 import { takePublishTokens } from "./quota.js";
+import { checkEventSchema } from "./schema-cache.js";
 
 export type Published = PublishResult & { invalidated?: string[] };
 
-/** Takes a quota token, commits the event, then clears its cache keys (a duplicate repeats no side effect). */
-export async function publishEvent(env: Env, tenantId: string, input: PublishInput): Promise<Published> {
+/** Called with the deprecation time when an event used a deprecated schema version. */
+export type OnDeprecated = (deprecatedAt: string) => void;
+
+/**
+ * Checks the event against its schema version (when its type has versions), takes a quota token,
+ * commits the event, then clears its cache keys (a duplicate repeats no side effect).
+ */
+export async function publishEvent(env: Env, tenantId: string, input: PublishInput, onDeprecated?: OnDeprecated): Promise<Published> {
   const envelope = toEnvelope(input, tenantId);
+  const { deprecatedAt } = await checkEventSchema(env, tenantId, envelope);
+  if (deprecatedAt !== undefined) onDeprecated?.(deprecatedAt);
   await takePublishTokens(env, tenantId, 1);
   const [result] = (await publishEnvelopes(env, tenantId, [envelope])) as [PublishResult];
   const keys = input.cacheInvalidation?.keys;
@@ -48,19 +57,33 @@ export async function publishBatch(
   env: Env,
   tenantId: string,
   raw: unknown[],
-  { parse = parseEnvelope, trace }: { parse?: (item: unknown, at: number) => PublishInput; trace?: TraceContext } = {},
+  {
+    parse = parseEnvelope,
+    trace,
+    onDeprecated,
+  }: { parse?: (item: unknown, at: number) => PublishInput; trace?: TraceContext; onDeprecated?: OnDeprecated } = {},
 ): Promise<Array<Published | AppError>> {
   const outcomes: Array<Published | AppError> = new Array(raw.length);
   const valid: Array<{ at: number; envelope: EventEnvelope }> = [];
-  raw.forEach((item, at) => {
+  for (const [at, item] of raw.entries()) {
     try {
       const input = parse(item, at);
-      valid.push({ at, envelope: toEnvelope({ ...(trace ? { trace } : {}), ...input }, tenantId) });
+      const envelope = toEnvelope({ ...(trace ? { trace } : {}), ...input }, tenantId);
+      // Each event is checked against its own schema version; a failure refuses that event alone.
+      const { deprecatedAt } = await checkEventSchema(env, tenantId, envelope);
+      if (deprecatedAt !== undefined) onDeprecated?.(deprecatedAt);
+      valid.push({ at, envelope });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      outcomes[at] = err;
+      if (err.code === "SCHEMA_VALIDATION_FAILED" || err.code === "UNKNOWN_SCHEMA_VERSION") {
+        outcomes[at] = new AppError(
+          err.code,
+          err.message,
+          err.errors?.map((e) => ({ ...e, path: `events.${at}.${e.path}` })),
+        );
+      } else outcomes[at] = err;
     }
-  });
+  }
   if (valid.length === 0) return outcomes;
   const distinct = new Set(valid.flatMap((v) => v.envelope.cacheInvalidation?.keys ?? []));
   if (distinct.size > LIMITS.batchInvalidationKeys) {

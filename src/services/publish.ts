@@ -4,6 +4,7 @@
  * groups events by partition, and makes one Partition call per partition touched.
  */
 import { LIMITS } from "../config.js";
+import { matchFilter } from "../domain/filters.js";
 import { newId } from "../domain/ids.js";
 import { newTrace } from "../domain/trace.js";
 import { AppError } from "../errors.js";
@@ -51,7 +52,10 @@ export async function publishEnvelopes(env: Env, tenantId: string, envelopes: Ev
   const { index } = await tenantSubscriptions(env, tenantId);
   const groups = new Map<string, Array<{ at: number; item: PublishItem }>>();
   envelopes.forEach((envelope, at) => {
-    const matched = index.match(envelope.type, envelope.routingKey);
+    // The index narrows by type and routing key first; only those candidates run their filters.
+    const matched = index
+      .match(envelope.type, envelope.routingKey)
+      .filter((s) => s.filter === undefined || matchFilter(s.filter, envelope));
     const item: PublishItem = {
       envelope,
       subscribers: matched.map((s) => s.name),

@@ -24,8 +24,15 @@ export async function startReplay(env: Env, tenantId: string, subscriptionId: st
   return replayStub(env, tenantId, replayId).start({
     tenantId,
     replayId,
-    // Matched as the subscription is now (its current patterns).
-    subscription: { id: sub.id, name: sub.name, events: sub.events, routingKeys: sub.routingKeys, ordered: sub.ordering === "partition" },
+    // Matched as the subscription is now (its current patterns and filter).
+    subscription: {
+      id: sub.id,
+      name: sub.name,
+      events: sub.events,
+      routingKeys: sub.routingKeys,
+      ordered: sub.ordering === "partition",
+      ...(sub.filter !== undefined ? { filter: sub.filter } : {}),
+    },
     since: Date.parse(input.since),
     until: input.until !== undefined ? Date.parse(input.until) : Date.now(),
     ...(input.partitionKey !== undefined ? { partitionKey: input.partitionKey } : {}),

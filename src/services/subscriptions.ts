@@ -5,6 +5,7 @@
  */
 import { settings } from "../config.js";
 import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
+import { type FilterPattern, validateFilter } from "../domain/filters.js";
 import { newId } from "../domain/ids.js";
 import { generateSecret, isValidClientSecret } from "../domain/signing.js";
 import { checkTarget } from "../domain/targets.js";
@@ -29,6 +30,14 @@ export function checkSecret(secret: string): string {
     ]);
   }
   return secret;
+}
+
+/** A content filter, checked for its operators and limits (400 naming the path of each fault). */
+export function checkFilter(filter: Record<string, unknown>): FilterPattern {
+  const faults = validateFilter(filter);
+  const first = faults[0];
+  if (first) throw new AppError("VALIDATION_FAILED", `Invalid filter: ${first.path}: ${first.message}`, faults);
+  return filter as FilterPattern;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -62,6 +71,7 @@ export async function createSubscription(
     name: input.name,
     events: input.events ?? [],
     routingKeys: input.routingKeys ?? [],
+    ...(input.filter !== undefined ? { filter: checkFilter(input.filter) } : {}),
     ...(input.url !== undefined ? { url: checkUrl(env, input.url) } : {}),
     ...(input.url !== undefined || input.retryPolicy !== undefined
       ? { retryPolicy: { ...DEFAULT_RETRY_POLICY, ...input.retryPolicy } }
@@ -112,6 +122,7 @@ export async function updateSubscription(
   if (input.events !== undefined) patch.events = input.events;
   if (input.routingKeys !== undefined) patch.routingKeys = input.routingKeys;
   if (input.status !== undefined) patch.status = input.status;
+  if (input.filter !== undefined) patch.filter = input.filter === null ? undefined : checkFilter(input.filter);
   // Applies to deliveries not attempted yet: the partition reads it when it hands rows out.
   if (input.ordering !== undefined) patch.ordering = input.ordering;
   if (input.rateLimit !== undefined) patch.rateLimit = input.rateLimit ?? undefined;

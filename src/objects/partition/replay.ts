@@ -3,6 +3,8 @@
  * match the subscription now become new delivery rows (same event id, a new delivery id, the
  * replay's id), handed out like any other — an ordered subscription's still one at a time.
  */
+
+import { type FilterPattern, matchFilter } from "../../domain/filters.js";
 import { newId } from "../../domain/ids.js";
 import { SubscriptionIndex } from "../../domain/patterns.js";
 import { BLOCKED_LEASE } from "./deliveries.js";
@@ -10,7 +12,7 @@ import type { DeliveryRow } from "./sql.js";
 
 export interface ReplayStep {
   replayId: string;
-  subscription: { id: string; name: string; events: string[]; routingKeys: string[]; ordered: boolean };
+  subscription: { id: string; name: string; events: string[]; routingKeys: string[]; ordered: boolean; filter?: FilterPattern };
   /** Acceptance time range (ms), inclusive. */
   since: number;
   until: number;
@@ -55,8 +57,9 @@ export function replayStep(
   let previous = step.previous;
   let created = 0;
   for (const e of events) {
-    const { type, routingKey } = JSON.parse(e.body) as { type: string; routingKey?: string };
-    if (index.match(type, routingKey).length === 0) continue;
+    const envelope = JSON.parse(e.body) as { type: string; routingKey?: string };
+    if (index.match(envelope.type, envelope.routingKey).length === 0) continue;
+    if (step.subscription.filter !== undefined && !matchFilter(step.subscription.filter, envelope)) continue;
     const blocked =
       step.subscription.ordered &&
       sql.exec("SELECT 1 FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' LIMIT 1", step.subscription.id).toArray().length >

@@ -8,11 +8,13 @@ import { positive } from "../../config.js";
 import { newId, sha256Hex } from "../../domain/ids.js";
 import { keyHint, newApiKey } from "../../domain/keys.js";
 import { type Grant, TokenBucket } from "../../domain/quota.js";
+import type { Version } from "../../domain/schema-compat.js";
 import { type Scope, scopesFromStored } from "../../domain/scopes.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
 import type { WorkerRecord } from "../../schemas/worker.js";
 import { migrate } from "../kit/migrations.js";
 import { RECORD_MIGRATIONS, type RecordTable, type StoreResult, subscriptionTable, workerTable } from "./records.js";
+import { type PutSchemaResult, SCHEMA_MIGRATIONS, SchemaRegistry, type SchemaVersionRecord } from "./schema-registry.js";
 
 const MIGRATIONS = [
   `CREATE TABLE tenant (name TEXT NOT NULL, created_at TEXT NOT NULL)`,
@@ -23,6 +25,7 @@ const MIGRATIONS = [
   "ALTER TABLE api_keys ADD COLUMN scopes TEXT",
   // NULL: the deployment's default (PUBLISH_PER_SECOND).
   "ALTER TABLE tenant ADD COLUMN publish_per_second INTEGER",
+  ...SCHEMA_MIGRATIONS,
 ];
 
 export interface ApiKeyInfo {
@@ -42,6 +45,7 @@ export interface TenantLimits {
 export class Tenant extends DurableObject<Env> {
   private readonly subscriptions: RecordTable<SubscriptionRecord>;
   private readonly workers: RecordTable<WorkerRecord>;
+  private readonly schemas: SchemaRegistry;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,6 +57,7 @@ export class Tenant extends DurableObject<Env> {
     });
     this.subscriptions = subscriptionTable(sql);
     this.workers = workerTable(sql);
+    this.schemas = new SchemaRegistry(sql);
   }
 
   private ready = false;
@@ -168,6 +173,34 @@ export class Tenant extends DurableObject<Env> {
    */
   takeTokens(need: number, lease: boolean): Grant {
     return this.bucket.take(Date.now(), this.limits().publishPerSecond, need, lease);
+  }
+
+  // --- schema registry ---
+
+  listSchemaVersions(): SchemaVersionRecord[] {
+    this.ensureSchema();
+    return this.schemas.all();
+  }
+
+  schemaVersionsOf(type: string): SchemaVersionRecord[] {
+    this.ensureSchema();
+    return this.schemas.ofType(type);
+  }
+
+  getSchemaVersion(type: string, version: Version): SchemaVersionRecord | null {
+    this.ensureSchema();
+    return this.schemas.get(type, version) ?? null;
+  }
+
+  /** Checks and stores a version in one step (the object runs one call at a time). */
+  putSchemaVersion(type: string, version: Version, schema: string, description: string | null): PutSchemaResult {
+    this.ensureSchema();
+    return this.schemas.put(type, version, schema, description);
+  }
+
+  setSchemaDeprecated(type: string, version: Version, deprecated: boolean): SchemaVersionRecord | null {
+    this.ensureSchema();
+    return this.schemas.setDeprecated(type, version, deprecated) ?? null;
   }
 
   // --- subscriptions (webhooks are subscriptions with a URL) ---
