@@ -50,7 +50,7 @@ const MODES = {
     throttleEvents: 150,
     pullEvents: 2000,
     replayEvents: 2000,
-    replayPartitions: 20,
+    replayPartitions: 100,
     watchdogSec: 300,
   },
   full: {
