@@ -14,7 +14,7 @@
  *   them. Then one consumer pulls and acks everything, which gives how long after the replay's
  *   start all N had been pulled.
  */
-import { ADMIN_TOKEN, pool } from "./api.mjs";
+import { pool } from "./api.mjs";
 import { round } from "./load.mjs";
 import { SAMPLE_DATA } from "./load-scenarios.mjs";
 import { guarded, probeSubscribers, record, sleep } from "./scenario.mjs";
@@ -104,18 +104,6 @@ async function consume(ctx, api, subId, expected, boundMs, label) {
   };
 }
 
-/**
- * A fresh tenant whose publish quota (1,000 events/s by default) is lifted: these scenarios
- * measure pulling and replaying, and seeding over many partitions can go faster than the quota.
- */
-async function unthrottledTenant(ctx, name) {
-  const admin = ctx.api.withKey(ADMIN_TOKEN);
-  const { body } = await admin.call("POST", "/tenants", { body: { name }, expect: [201] });
-  await admin.call("PATCH", `/tenants/${body.tenantId}`, { body: { limits: { publishPerSecond: 1_000_000 } }, expect: [200] });
-  await sleep(1200); // "in force within about a second everywhere"
-  return ctx.api.withKey(body.apiKey);
-}
-
 /** A pull subscription on `pattern`, seen by publishes (a matching probe) when `probeType` is given. */
 async function pullSubscription(api, rec, name, pattern, probeType) {
   const { body } = await api.call("POST", "/subscriptions", { body: { name, events: [pattern] }, expect: [201] });
@@ -128,7 +116,7 @@ export async function runPullThroughput(ctx) {
   const rec = record("pull.throughput", `Pull throughput, 1 pull subscription, ${n} events, 1 consumer`, "pull");
   ctx.log.start(rec, `${n} events over ${PARTITIONS} partitions, then pull 100 + ack in a loop`);
   return guarded(rec, ctx.log, async () => {
-    const api = await unthrottledTenant(ctx, `bench-${ctx.runId}-pull`);
+    const api = await ctx.api.createTenant(`bench-${ctx.runId}-pull`);
     const sub = await pullSubscription(api, rec, "bench-pull", "bench.#", "bench.pull.probe");
     const pub = await publish(ctx, api, n, "bench.pull", "publishing", PARTITIONS);
     const expected = n + sub.probes;
@@ -180,7 +168,7 @@ export async function runReplayThroughput(ctx) {
   const rec = record("replay.throughput", `Replay throughput, ${n} stored events over ${partitions} partitions`, "pull");
   ctx.log.start(rec, `seeding ${n} events over ${partitions} partitions, then replay to a pull subscription`);
   return guarded(rec, ctx.log, async () => {
-    const api = await unthrottledTenant(ctx, `bench-${ctx.runId}-replay`);
+    const api = await ctx.api.createTenant(`bench-${ctx.runId}-replay`);
     // The server runs on this machine's clock; 1 s of margin, and the tenant is fresh anyway.
     const since = new Date(Date.now() - 1000).toISOString();
     // Not in extra.seeding: the run's seeding line is about the one-partition growth seeding.
