@@ -220,6 +220,7 @@ export function markdown(doc) {
   } else if (e) {
     lines.push(`End to end: ${e.status}${e.reason ? ` — ${e.reason.split("\n")[0]}` : ""}`, "");
   }
+  lines.push(...pullMarkdown(doc));
   if (doc.seeding)
     lines.push(
       `Seeding (POST /events/batch of 100, 4 in flight, one partition): ${num(doc.seeding.eventsPerSec, 0)} events/s (${doc.seeding.events} events in ${doc.seeding.seconds} s).`,
@@ -231,6 +232,25 @@ export function markdown(doc) {
       `| ${t.description} | ${t.target} | ${t.measuredText} | ${t.met === null ? "not measured" : t.met ? "met" : "**missed**"} |`,
     );
   return lines.join("\n");
+}
+
+/** Rows of the pull/replay table (empty when neither ran). */
+function pullMarkdown(doc) {
+  const rows = [];
+  for (const r of doc.scenarios.filter((x) => x.group === "pull")) {
+    const p = r.pull;
+    if (r.status !== "ok")
+      rows.push(`| ${r.title} | ${r.status}${r.reason ? `: ${r.reason.split("\n")[0].slice(0, 160).replace(/\|/g, "\\|")}` : ""} |`);
+    else if (r.id === "replay.throughput")
+      rows.push(
+        `| ${r.title} | **${num(p.eventsScannedPerSec, 0)}** events scanned/s, **${num(p.deliveriesCreatedPerSec, 0)}** deliveries created/s (${p.eventsScanned} / ${p.deliveriesCreated} over ${p.partitionsScanned} partitions in ${num(p.replaySec, 2)} s); all ${p.pulled} pulled ${num(p.allPulledSec)} s after the replay POST (${num(p.messagesPerSec)} messages/s); seeded at ${num(p.seedEventsPerSec, 0)} events/s |`,
+      );
+    else
+      rows.push(
+        `| ${r.title} | **${num(p.messagesPerSec)}** messages/s pulled and acked (${p.pulled} / ${p.expected} in ${num(p.pullSec, 2)} s, ${p.pulls} pulls) = **${p.ratioToPublish === null ? "–" : `${p.ratioToPublish.toFixed(2)}×`}** publishing them (${num(p.publishEventsPerSec, 0)} events/s, batches of 100)${p.ratioToBatchPublish === null ? "" : `, ${p.ratioToBatchPublish.toFixed(2)}× the batch publish scenario`} |`,
+      );
+  }
+  return rows.length === 0 ? [] : ["| Pull and replay | value |", "|---|---|", ...rows, ""];
 }
 
 /** Replaces the block between the markers; appends one when the markers are missing. */

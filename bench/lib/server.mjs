@@ -46,10 +46,12 @@ function snapshot(root, into) {
 
 export class WranglerDev {
   /** `config`: another wrangler config inside the snapshot (the calibration worker); default edgebus's. */
-  constructor(root, { keepState = false, config = null } = {}) {
+  /** `vars`: {NAME: value} passed as `--var NAME:value` (overrides wrangler.toml's [vars]). */
+  constructor(root, { keepState = false, config = null, vars = {} } = {}) {
     this.root = root;
     this.keepState = keepState;
     this.config = config;
+    this.vars = vars;
     this.child = null;
     this.exited = null;
     this.tmp = mkdtempSync(join(tmpdir(), "edgebus-bench-"));
@@ -80,6 +82,7 @@ export class WranglerDev {
       "--persist-to",
       state,
       ...(this.config ? ["--config", this.config] : []),
+      ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     this.child = spawn(process.execPath, args, {
       cwd: app,

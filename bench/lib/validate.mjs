@@ -32,7 +32,8 @@ export function validate(doc) {
   for (const k of ["connections", "durationSec", "warmupSec", "rate", "e2eSec", "drainSec"]) need(isNum(s[k]), `settings.${k}`);
   need(Array.isArray(s.sizes) && s.sizes.every(isNum), "settings.sizes");
   need(Array.isArray(s.subscriptionCounts) && s.subscriptionCounts.every(isNum), "settings.subscriptionCounts");
-  for (const k of ["deliveryEvents", "orderedPerPartition", "throttleEvents"]) need(isNum(s[k]), `settings.${k}`);
+  for (const k of ["deliveryEvents", "orderedPerPartition", "throttleEvents", "pullEvents", "replayEvents"])
+    need(isNum(s[k]), `settings.${k}`);
   need(isNum(doc.baselineRps) && doc.baselineRps > 0, "baselineRps (GET /health) must be a positive number");
 
   need(Array.isArray(doc.scenarios) && doc.scenarios.length > 0, "scenarios must be a non-empty array");
@@ -51,6 +52,8 @@ export function validate(doc) {
     "delivery.ordered",
     "delivery.throttle",
     "e2e.3subs",
+    "pull.throughput",
+    "replay.throughput",
   ];
   const ids = new Set((doc.scenarios ?? []).map((r) => r.id));
   for (const id of required) need(ids.has(id), `scenario ${id} is missing`);
@@ -76,6 +79,10 @@ export function validate(doc) {
     }
     if (r.group === "delivery") {
       problems.push(...validateDelivery(r.id, r.delivery ?? {}));
+      continue;
+    }
+    if (r.group === "pull") {
+      problems.push(...validatePull(r.id, r.pull ?? {}));
       continue;
     }
     if (r.group === "e2e") {
@@ -133,6 +140,33 @@ function validateDelivery(id, d) {
     for (const k of ["perSecond", "maxPerSecondWindow", "maxPer900msWindow"]) need(isNum(d[k]), k);
     need(isNumOrNull(d.meanPerSecond), "meanPerSecond");
     need(Array.isArray(d.windowCounts) && d.windowCounts.every(isNum), "windowCounts");
+  }
+  return problems;
+}
+
+/** The figures of the pull and replay scenarios. */
+function validatePull(id, p) {
+  const problems = [];
+  const need = (cond, what) => cond || problems.push(`scenario ${id}: pull.${what}`);
+  for (const k of ["events", "partitions", "pulled", "pullSec"]) need(isNum(p[k]), k);
+  need(isNumOrNull(p.messagesPerSec), "messagesPerSec");
+  if (id === "pull.throughput") {
+    for (const k of ["expected", "acked", "redelivered", "pulls", "emptyPulls", "publishSec", "publishEventsPerSec"]) need(isNum(p[k]), k);
+    for (const k of ["ratioToPublish", "batchPublishEventsPerSec", "ratioToBatchPublish"]) need(isNumOrNull(p[k]), k);
+  }
+  if (id === "replay.throughput") {
+    for (const k of [
+      "seedSec",
+      "seedEventsPerSec",
+      "partitionsScanned",
+      "eventsScanned",
+      "deliveriesCreated",
+      "replaySec",
+      "observedSec",
+      "allPulledSec",
+    ])
+      need(isNum(p[k]), k);
+    for (const k of ["eventsScannedPerSec", "deliveriesCreatedPerSec"]) need(isNumOrNull(p[k]), k);
   }
   return problems;
 }
