@@ -2,8 +2,9 @@
  * Content filters through the worker: stored and shown on subscriptions and webhooks, refused with
  * the path of the fault, and applied on publish after the type/routing index.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
+import { bucket } from "../helpers/hooks.js";
 
 type Message = { ackId: string; event: { id: string; data: Record<string, unknown> } };
 
@@ -66,10 +67,11 @@ describe("content filters", () => {
     const res = await call("/webhooks", {
       method: "POST",
       key: apiKey,
-      body: { url: "https://example.com/hook", filter: { metadata: { version: ["1.0"] }, partitionKey: [{ prefix: "_shard-" }] } },
+      // The test receiver: the matching event is really delivered (no lookups of outside hosts).
+      body: { url: bucket("filters").url, filter: { metadata: { version: ["1.0"] }, partitionKey: [{ prefix: "_shard-" }] } },
     });
     expect(res.status).toBe(201);
-    const hook = await json<{ name: string; filter: unknown }>(res);
+    const hook = await json<{ webhookId: string; name: string; filter: unknown }>(res);
     expect(hook.filter).toBeDefined();
     const publish = async (body: Record<string, unknown>) =>
       (
@@ -80,6 +82,13 @@ describe("content filters", () => {
     expect(await publish({})).toEqual([hook.name]);
     expect(await publish({ metadata: { version: "2.0" } })).toEqual([]);
     expect(await publish({ partitionKey: "customer-1" })).toEqual([]);
+    // Delivered (and settled) before the test ends.
+    await vi.waitFor(async () => {
+      const log = await json<{ deliveries: Array<{ status: string }> }>(
+        await call(`/webhooks/${hook.webhookId}/deliveries`, { key: apiKey }),
+      );
+      expect(log.deliveries.map((d) => d.status)).toEqual(["DELIVERED"]);
+    });
   });
 
   it("a malformed filter is a 400 naming the path", async () => {

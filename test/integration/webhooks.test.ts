@@ -134,6 +134,9 @@ describe("registration", () => {
       prodEnv,
     );
     expect(ok.status).toBe(201);
+    // The dev tenant is shared by other tests: a webhook to an outside host must not stay on it.
+    const { webhookId } = (await ok.json()) as { webhookId: string };
+    expect((await call(`/webhooks/${webhookId}`, { method: "DELETE", key: "dev-api-key" })).status).toBe(204);
   });
 });
 
