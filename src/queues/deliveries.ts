@@ -8,6 +8,7 @@
  * endpoint's gate refused (rate limit, in-flight cap, Retry-After pause) are leased on their
  * partition and come back as new messages when their time comes, using no attempt.
  */
+import { groupBy } from "../domain/group.js";
 import { endpointStub } from "../objects/endpoint/client.js";
 import type { LogEntry } from "../objects/endpoint/log.js";
 import { sendInChunks } from "../objects/kit/queue-send.js";
@@ -155,9 +156,3 @@ async function resendDeferred(env: Env, items: Item[]): Promise<void> {
     "deferred delivery",
   );
 }
-
-const groupBy = <T>(list: T[], key: (t: T) => string) => {
-  const map = new Map<string, T[]>();
-  for (const t of list) map.set(key(t), [...(map.get(key(t)) ?? []), t]);
-  return map;
-};

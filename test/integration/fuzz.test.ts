@@ -2,7 +2,7 @@
  * Fuzzing every operation of the OpenAPI document (so a new route is fuzzed without being listed
  * here): random path parameters, query strings, headers and bodies — JSON made of the document's
  * own member names, arbitrary JSON, malformed text, deep nesting. Whatever is sent: never a 5xx,
- * and every 4xx is problem+json with a code. The seed is fixed (FUZZ_SEED overrides it) and is
+ * and every 4xx is problem+json with a code. The random seed is fixed (FUZZ_SEED overrides it) and is
  * printed with any failure, so a failure is reproduced with `FUZZ_SEED=<seed> npm test`.
  */
 import { env } from "cloudflare:workers";

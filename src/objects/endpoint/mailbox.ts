@@ -9,6 +9,7 @@
  * per partition) and the previous sequence work exactly as for webhooks. Every change is written
  * before the call returns, so a 200 with messages means the leases are durable.
  */
+import { groupBy } from "../../domain/group.js";
 import { newId } from "../../domain/ids.js";
 import { parseStored } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
@@ -265,10 +266,4 @@ export class Mailbox {
       attempt: { attempt: r.attempt, durationMs: now - (r.leased_at ?? now), at: now, ...(error ? { error } : {}) },
     };
   }
-}
-
-function groupBy<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const t of list) map.set(key(t), [...(map.get(key(t)) ?? []), t]);
-  return map;
 }

@@ -10,6 +10,7 @@
 import { settings } from "../../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds, parseRetryAfter } from "../../domain/backoff.js";
 import type { Admitted, EndpointGate } from "../../domain/endpoint-gate.js";
+import { groupBy } from "../../domain/group.js";
 import { traceForId, traceHeaders } from "../../domain/trace.js";
 import { signedPost } from "../../queues/signed-post.js";
 import { renderDelivery } from "../../schemas/cloudevent.js";
@@ -62,7 +63,7 @@ export class Sender {
 
   private async run(tenantId: string, sub: SubscriptionRecord, jobs: Job[]): Promise<void> {
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const byPartition = group(jobs, (j) => j.msg.partitionKey);
+    const byPartition = groupBy(jobs, (j) => j.msg.partitionKey);
     const backlog: Settled["backlog"] = [];
     await Promise.all(
       [...byPartition].map(async ([partitionKey, list]) => {
@@ -189,7 +190,7 @@ export class Sender {
         this.waiting = [];
         const backlog: Settled["backlog"] = [];
         await Promise.all(
-          [...group(jobs, (j) => j.msg.partitionKey)].map(async ([partitionKey, list]) => {
+          [...groupBy(jobs, (j) => j.msg.partitionKey)].map(async ([partitionKey, list]) => {
             try {
               const b = await partitionStub(this.env, tenantId, partitionKey).recordAttempts(
                 list.map((j) => ({ deliveryId: j.msg.deliveryId, outcome: j.outcome as AttemptOutcome })),
@@ -229,10 +230,4 @@ export class Sender {
       "delivery retry",
     );
   }
-}
-
-function group<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const t of list) map.set(key(t), [...(map.get(key(t)) ?? []), t]);
-  return map;
 }
