@@ -49,7 +49,12 @@ export default defineConfig({
             main: "./src/index.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { RECEIVER_URL: inject("receiverUrl"), FUZZ_SEED: process.env.FUZZ_SEED ?? "" },
+              // A slow replay pace, so the pacing test tells a paced replay from an unpaced one on any machine.
+              bindings: {
+                RECEIVER_URL: inject("receiverUrl"),
+                FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+                REPLAY_DELIVERIES_PER_SECOND: "200",
+              },
             },
           })),
           withoutBrokenSourcemaps,

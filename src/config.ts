@@ -46,6 +46,7 @@ export interface Settings {
   retentionMs: number;
   leaseMs: number;
   disableAfterMs: number;
+  replayPerSecond: number;
 }
 
 /** A positive number from a var, or the fallback when it is missing or malformed. */
@@ -63,5 +64,6 @@ export function settings(env: Env): Settings {
     retentionMs: positive(env.RETENTION_DAYS, 7) * 86_400_000,
     leaseMs: positive(env.DELIVERY_LEASE_SECONDS, 30) * 1000,
     disableAfterMs: positive(env.ENDPOINT_DISABLE_AFTER_DAYS, 5) * 86_400_000,
+    replayPerSecond: positive(env.REPLAY_DELIVERIES_PER_SECOND, 1_000),
   };
 }

@@ -1,6 +1,7 @@
 /** Replays to push and pull subscriptions, their progress and cancellation, and the partition directory. */
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { call, expectProblem, json, newTenant } from "../helpers/api.js";
+import { ADMIN, call, expectProblem, json, newTenant } from "../helpers/api.js";
 import { bucket, waitFor } from "../helpers/hooks.js";
 
 type State = { replayId: string; status: string; partitionsScanned: number; eventsScanned: number; deliveriesCreated: number };
@@ -98,5 +99,24 @@ describe("replay", () => {
     );
     await expectProblem(await call(`/subscriptions/${sub.id}/replay`, { method: "POST", key: apiKey, body: {} }), 400, "VALIDATION_FAILED");
     await expectProblem(await call("/replays/rpl_doesnotexist", { key: apiKey }), 404, "NOT_FOUND");
+  });
+
+  it("is paced: it creates at most REPLAY_DELIVERIES_PER_SECOND deliveries per second (200 in the tests)", async () => {
+    const { apiKey, tenantId } = await newTenant();
+    const limits = { publishPerSecond: 100_000 };
+    expect((await call(`/tenants/${tenantId}`, { method: "PATCH", key: ADMIN, body: { limits } })).status).toBe(200);
+    for (let b = 0; b < 4; b++) {
+      const events = Array.from({ length: 100 }, () => ({ type: "a.b", partitionKey: "paced", data: {} }));
+      expect((await call("/events/batch", { method: "POST", key: apiKey, body: { events } })).status).toBe(202);
+    }
+    const sub = await json<{ id: string }>(await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "paced" } }));
+    const body = { since: "2020-01-01T00:00:00Z", partitionKey: "paced" };
+    const started = await json<State>(await call(`/subscriptions/${sub.id}/replay`, { method: "POST", key: apiKey, body }));
+    const done = (await finished(apiKey, started.replayId)) as State & { startedAt: string; finishedAt: string };
+    expect(done).toMatchObject({ eventsScanned: 400, deliveriesCreated: 400 });
+    // Each step waits until its deliveries fit the rate, so the replay cannot finish sooner.
+    const floorMs = (400 * 1000) / Number(env.REPLAY_DELIVERIES_PER_SECOND);
+    expect(floorMs).toBe(2000);
+    expect(Date.parse(done.finishedAt) - Date.parse(done.startedAt)).toBeGreaterThanOrEqual(floorMs);
   });
 });

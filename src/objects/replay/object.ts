@@ -7,6 +7,7 @@
  * it stopped, and DELETE cancels between steps.
  */
 import { DurableObject } from "cloudflare:workers";
+import { settings } from "../../config.js";
 import { directoryStub } from "../directory/client.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
@@ -105,6 +106,8 @@ export class Replay extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const p = this.load();
     if (p?.state.status !== "RUNNING") return;
+    const startedAt = Date.now();
+    const createdBefore = p.state.deliveriesCreated;
     try {
       await this.step(p);
     } catch (err) {
@@ -116,7 +119,12 @@ export class Replay extends DurableObject<Env> {
       return;
     }
     this.save(p);
-    if (p.state.status === "RUNNING") await this.ctx.storage.setAlarm(Date.now());
+    if (p.state.status === "RUNNING") {
+      // Paced (REPLAY_DELIVERIES_PER_SECOND): it shares the Deliveries queue with new events, and a
+      // flood of messages would crowd them out (the local queue simulator even fails under one).
+      const created = p.state.deliveriesCreated - createdBefore;
+      await this.ctx.storage.setAlarm(startedAt + Math.ceil((created * 1000) / settings(this.env).replayPerSecond));
+    }
   }
 
   private async step(p: Progress): Promise<void> {
