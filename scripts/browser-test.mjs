@@ -108,18 +108,23 @@ async function step(name, fn) {
   console.log(`    (${((Date.now() - t) / 1000).toFixed(1)} s)`);
 }
 
-// Console errors and page errors fail the run; a step that provokes an API error on purpose
-// allows the browser's "Failed to load resource: … status of N" lines for exactly those statuses.
+// Console errors and page errors fail the run; a step that provokes an error on purpose allows
+// the browser's lines for exactly that: the "Failed to load resource: … status of N" of an API
+// error (a number), or a pattern (the connection errors while the server restarts).
 const problems = [];
-let allowedStatuses = [];
-async function allowing(statuses, fn) {
-  allowedStatuses = statuses;
+let allowed = [];
+async function allowing(what, fn) {
+  allowed = what;
   try {
     return await fn();
   } finally {
     await sleep(100); // console events arrive asynchronously
-    allowedStatuses = [];
+    allowed = [];
   }
+}
+function isAllowed(text) {
+  const status = Number(/status of (\d{3})/.exec(text)?.[1]);
+  return allowed.some((a) => (typeof a === "number" ? a === status : a.test(text)));
 }
 
 async function shot(page, name) {
@@ -191,8 +196,7 @@ async function main() {
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;
     const text = msg.text();
-    const status = /status of (\d{3})/.exec(text)?.[1];
-    if (status && allowedStatuses.includes(Number(status))) return;
+    if (isAllowed(text)) return;
     problems.push(`console error: ${text} (${msg.location()?.url ?? ""})`);
   });
   page.setDefaultTimeout(15_000);
@@ -395,6 +399,28 @@ async function main() {
     await page.getByRole("link", { name: next.eventId }).click();
     await page.getByRole("heading", { name: `Event ${next.eventId}` }).waitFor();
     check(true, "an event opens by id, with its deliveries");
+  });
+
+  await step("live tail: a dropped WebSocket reconnects with backoff (wrangler dev restarted)", async () => {
+    await link("Events").click();
+    await page.getByLabel("Partition", { exact: true }).fill("console-p1");
+    await button("Open partition").click();
+    await page.locator('#tail-status[data-state="on"]').waitFor();
+    const seen = await page.locator("tbody tr").count();
+    const dropped = /ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|WebSocket connection to .* failed|Failed to fetch/;
+    await allowing([dropped], async () => {
+      const restarted = server.restart();
+      await page.locator('#tail-status[data-state="off"]').waitFor({ timeout: 30_000 });
+      check(/reconnecting in \d+ s/.test(await page.locator("#tail-status").textContent()), "the tail says it is off and when it retries");
+      base = await restarted;
+      await page.locator('#tail-status[data-state="on"]').waitFor({ timeout: 60_000 });
+    });
+    check(true, "the tail is on again after the restart");
+    const after = await ok("POST", "/events", { type: "console.live", partitionKey: "console-p1", data: { afterRestart: true } });
+    await page
+      .locator(`tr[data-sequence="${after.sequence}"]`, { has: page.getByRole("link", { name: after.eventId }) })
+      .waitFor({ timeout: 10_000 });
+    check((await page.locator("tbody tr").count()) === seen + 1, `event ${after.eventId} appeared once, after the reconnect`);
   });
 
   await step("sign out forgets the key", async () => {
