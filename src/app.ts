@@ -9,6 +9,7 @@ import type { AppEnv } from "./context.js";
 import { AppError, type ErrorCode, problemResponse, validationError } from "./errors.js";
 import { requestId } from "./middleware/request-id.js";
 import { cache } from "./routes/cache.js";
+import { consolePages } from "./routes/console.js";
 import { deliveryLogRoutes } from "./routes/delivery-log.js";
 import { docs } from "./routes/docs.js";
 import { events } from "./routes/events.js";
@@ -73,6 +74,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     servers: [{ url: "/", description: "This deployment" }],
   });
   app.route("/", docs);
+  app.route("/", consolePages);
 
   const allowed = allowedMethods(app);
   app.notFound((c) => {
