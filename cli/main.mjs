@@ -14,15 +14,29 @@ import { deliveryHeaders, generateSecret, secretProblem, traceHeaders, webhookBo
 
 const VERSION = "0.1.0";
 const REQUEST_TIMEOUT_MS = 30_000;
-/** Long polls wait up to this on the server; the request itself gets this much more. */
-const LONG_POLL_SECONDS = 20;
+/**
+ * Long polls wait up to this on the server. Ctrl-C lets the poll in progress finish rather than
+ * aborting it: the server's side of an aborted poll would go on waiting and could lease a message
+ * that nobody reads, so Ctrl-C takes up to this long while idle (a second Ctrl-C quits at once).
+ */
+const LONG_POLL_SECONDS = 5;
+/**
+ * A pull leases for this long at first, and the lease is extended to --visibility-timeout as soon
+ * as the messages are in hand: a process killed between the two (or a forced second Ctrl-C) holds
+ * them for seconds, not for the whole visibility timeout.
+ */
+const FIRST_LEASE_SECONDS = 5;
 
 /** Ctrl-C: the first one stops the running command cleanly, a second one exits at once. */
 const stop = new AbortController();
 let interrupted = false;
+/** Set while a long poll is in progress (it is let finish: see LONG_POLL_SECONDS). */
+let polling = false;
 process.on("SIGINT", () => {
   if (interrupted) process.exit(130);
   interrupted = true;
+  if (polling)
+    process.stderr.write(`stopping: letting the pending pull finish (at most ${LONG_POLL_SECONDS} s; Ctrl-C again to quit now)\n`);
   stop.abort();
 });
 
@@ -155,8 +169,14 @@ async function pullLoop(client, id, { maxMessages, visibilityTimeout, retryDelay
   while (!stop.signal.aborted) {
     let messages;
     try {
-      const body = { maxMessages, visibilityTimeoutSeconds: visibilityTimeout, waitSeconds: LONG_POLL_SECONDS };
-      ({ messages } = await unwrap(client.POST("/subscriptions/{id}/pull", { ...path, body, ...request(LONG_POLL_SECONDS * 1000) })));
+      const body = {
+        maxMessages,
+        visibilityTimeoutSeconds: Math.min(visibilityTimeout, FIRST_LEASE_SECONDS),
+        waitSeconds: LONG_POLL_SECONDS,
+      };
+      polling = true;
+      const poll = request(LONG_POLL_SECONDS * 1000, { interruptible: false });
+      ({ messages } = await unwrap(client.POST("/subscriptions/{id}/pull", { ...path, body, ...poll })));
       failures = 0;
     } catch (err) {
       if (stop.signal.aborted) break;
@@ -170,11 +190,17 @@ async function pullLoop(client, id, { maxMessages, visibilityTimeout, retryDelay
         stop.signal.addEventListener("abort", () => r(clearTimeout(t)), { once: true });
       });
       continue;
+    } finally {
+      polling = false;
     }
     const inHand = new Set(messages.map((m) => m.ackId));
     try {
+      if (messages.length > 0 && visibilityTimeout > FIRST_LEASE_SECONDS) {
+        const body = { ackIds: [...inHand], visibilityTimeoutSeconds: visibilityTimeout };
+        await unwrap(client.POST("/subscriptions/{id}/extend", { ...path, body, ...request(0, { interruptible: false }) }));
+      }
       for (const m of messages) {
-        if (stop.signal.aborted) break;
+        if (stop.signal.aborted) break; // the rest is given back below
         const verdict = await handle(m);
         if (verdict === "stop") break;
         const settle = request(0, { interruptible: false });
