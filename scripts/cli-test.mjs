@@ -247,6 +247,17 @@ async function publishAndTail(client) {
     "the partition log holds the published data (read with the typed client)",
   );
 
+  const example = spawnSync(process.execPath, [join(ROOT, "examples", "client.mjs")], {
+    env: { PATH: process.env.PATH, ...baseEnv },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  check(
+    example.status === 0 && /^published \S+ sequence=1\nread back order\.created /.test(example.stdout),
+    "examples/client.mjs runs against the server (the client as a user imports it)",
+    example.stdout + example.stderr,
+  );
+
   // tail of a pull subscription: prints and acks.
   const sub = await unwrap(client.POST("/subscriptions", { body: { name: "cli-tail", events: ["cli.tail.*"] } }));
   for (let i = 1; i <= 2; i++)
