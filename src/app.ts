@@ -13,6 +13,7 @@ import { deliveryLogRoutes } from "./routes/delivery-log.js";
 import { docs } from "./routes/docs.js";
 import { events } from "./routes/events.js";
 import { health } from "./routes/health.js";
+import { liveTail } from "./routes/live-tail.js";
 import { orders } from "./routes/orders.js";
 import { pulls } from "./routes/pull.js";
 import { replays } from "./routes/replays.js";
@@ -47,6 +48,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/", health);
   app.route("/", tenants);
   app.route("/", events);
+  app.route("/", liveTail);
   app.route("/", subscriptions);
   app.route("/", webhooks);
   app.route("/", webhookDeliveries);

@@ -19,3 +19,15 @@ export function tenantOfKey(key: string): string | undefined {
 export function keyHint(key: string): string {
   return `${key.slice(0, key.length - 60)}…${key.slice(-4)}`;
 }
+
+const STREAM_TOKEN = /^ebt_([a-z0-9_]{1,64})_([0-9a-f]{48})$/;
+
+/** A single-use token that opens one live tail (`ebt_<tenantId>_<48 hex chars>`). */
+export function newStreamToken(tenantId: string): string {
+  return `ebt_${tenantId}_${toHex(crypto.getRandomValues(new Uint8Array(24)))}`;
+}
+
+/** The tenant a stream token claims; only the partition that issued it can redeem it. */
+export function tenantOfStreamToken(token: string): string | undefined {
+  return STREAM_TOKEN.exec(token)?.[1];
+}

@@ -13,5 +13,6 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const id = incoming && WELL_FORMED.test(incoming) ? incoming : newId("req");
   c.set("requestId", id);
   await next();
-  c.res.headers.set("x-request-id", id);
+  // A WebSocket upgrade's 101 comes from the Durable Object with immutable headers.
+  if (c.res.status !== 101) c.res.headers.set("x-request-id", id);
 });

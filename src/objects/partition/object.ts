@@ -31,6 +31,7 @@ import {
   record,
   release,
 } from "./deliveries.js";
+import { LiveTail, MAX_TAILS } from "./live-tail.js";
 import { type ReplayProgress, type ReplayStep, replayStep } from "./replay.js";
 import { type DeliveryRow, deliveryView, MIGRATIONS, type PartitionBacklog } from "./sql.js";
 
@@ -53,12 +54,14 @@ export class Partition extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly meta: Meta;
   private readonly timer: Alarm;
+  private readonly tail: LiveTail;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
     this.timer = new Alarm(ctx.storage);
+    this.tail = new LiveTail(ctx, this.sql);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       // The log's last sequence; the meta row keeps it when pruning has emptied the log.
@@ -73,18 +76,20 @@ export class Partition extends DurableObject<Env> {
     const now = Date.now();
     const fresh: DeliveryMessage[] = [];
     const seqBefore = this.seq;
+    const appended: StoredEventText[] = [];
     let results: PublishResult[];
     try {
       results = this.ctx.storage.transactionSync(() => {
         // The alarm needs both to build queue messages; they never change for an object.
         if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
-        return items.map((item) => this.append(item, now, fresh, tenantId, partitionKey));
+        return items.map((item) => this.append(item, now, fresh, appended, tenantId, partitionKey));
       });
     } catch (err) {
       this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
       throw err;
     }
     this.named = true;
+    this.tail.broadcast(appended);
     if (this.seq > seqBefore) {
       this.lastEventAt = now;
       await this.reportToDirectory(tenantId, partitionKey, now);
@@ -99,7 +104,14 @@ export class Partition extends DurableObject<Env> {
     return results;
   }
 
-  private append(item: PublishItem, now: number, fresh: DeliveryMessage[], tenantId: string, partitionKey: string): PublishResult {
+  private append(
+    item: PublishItem,
+    now: number,
+    fresh: DeliveryMessage[],
+    appended: StoredEventText[],
+    tenantId: string,
+    partitionKey: string,
+  ): PublishResult {
     const { envelope } = item;
     const existing = this.sql.exec<{ result: string }>("SELECT result FROM events WHERE id = ?", envelope.id).toArray()[0];
     if (existing) return { ...(JSON.parse(existing.result) as PublishResult), duplicate: true };
@@ -112,14 +124,16 @@ export class Partition extends DurableObject<Env> {
       partitionKey,
       sequence,
     };
+    const body = JSON.stringify(envelope);
     this.sql.exec(
       "INSERT INTO events (seq, id, body, result, created_at) VALUES (?, ?, ?, ?, ?)",
       sequence,
       envelope.id,
-      JSON.stringify(envelope),
+      body,
       JSON.stringify(result),
       now,
     );
+    appended.push({ body, sequence });
     for (const sub of item.targets) {
       const previous =
         this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM routed WHERE subscription_id = ?", sub.id).toArray()[0]?.last_seq ?? 0;
@@ -249,6 +263,37 @@ export class Partition extends DurableObject<Env> {
   private nextPrune(): number | null {
     const oldest = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM events").one().t;
     return oldest === null ? null : oldest + settings(this.env).retentionMs;
+  }
+
+  // --- the live tail (live-tail.ts) ---
+
+  /** Stores a stream token for this partition; returns when it expires. */
+  async issueStreamToken(token: string): Promise<number> {
+    return this.tail.issueToken(token, Date.now());
+  }
+
+  async redeemStreamToken(token: string): Promise<boolean> {
+    return this.tail.redeem(token, Date.now());
+  }
+
+  /** The WebSocket upgrade of `GET /partitions/:key/stream`, already authenticated by the worker. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response(null, { status: 426 });
+    if (this.tail.open >= MAX_TAILS) return new Response(null, { status: 429 });
+    const partitionKey = request.headers.get("x-partition-key") ?? this.meta.get("partitionKey") ?? "";
+    return new Response(null, { status: 101, webSocket: this.tail.accept(partitionKey, this.seq) });
+  }
+
+  override webSocketMessage(): void {
+    // A tail only listens; "ping" is answered by the runtime (live-tail.ts).
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
   }
 
   // --- reading ---

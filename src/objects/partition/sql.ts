@@ -1,6 +1,7 @@
 /** The Partition object's SQL schema and row shapes (private to it and its tests). */
 import type { DeliveryStatus, StoredEventText } from "../../schemas/event.js";
 import { META_TABLE } from "../kit/meta.js";
+import { STREAM_TOKENS_TABLE } from "./live-tail.js";
 
 export const MIGRATIONS = [
   META_TABLE,
@@ -27,6 +28,8 @@ export const MIGRATIONS = [
   "CREATE TABLE routed (subscription_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL)",
   // A delivery created by a replay (X-Replay-Id), not by the publish.
   "ALTER TABLE deliveries ADD COLUMN replay_id TEXT",
+  // Single-use tokens that open the live tail from a browser (live-tail.ts).
+  STREAM_TOKENS_TABLE,
 ];
 
 export interface DeliveryRow {
