@@ -189,6 +189,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/partitions/{key}/stream-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a single-use token that opens the partition's live tail
+         * @description For browsers: open `streamUrl` (as ws:// or wss://) within 60 s. A token opens one stream, of this partition only.
+         *
+         *     Needs an API key with the scope `events:read`.
+         */
+        post: operations["createStreamToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partitions/{key}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch a partition live (WebSocket)
+         * @description A WebSocket upgrade. The server sends JSON text frames: first `{"type":"ready","partition":…,"lastSequence":n}`, then `{"type":"event","event":{…}}` for each appended event (shaped like an item of GET /partitions/{key}/events). Sending the text `ping` gets `{"type":"pong"}`. Authenticate with the Bearer header (scope `events:read`) or, from a browser, `?token=` from POST /partitions/{key}/stream-tokens. Read earlier events from the log; `lastSequence` says where the live stream starts.
+         */
+        get: operations["streamPartition"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/subscriptions": {
         parameters: {
             query?: never;
@@ -1126,6 +1168,17 @@ export interface components {
         EventPage: {
             events: components["schemas"]["StoredEvent"][];
             nextAfter: number;
+        };
+        StreamToken: {
+            /** @example ebt_acme_5f2c… */
+            token: string;
+            /**
+             * Format: date-time
+             * @description The token opens one stream before this time.
+             */
+            expiresAt: string;
+            /** @example /partitions/customer-123/stream?token=ebt_acme_5f2c… */
+            streamUrl: string;
         };
         SubscriptionCreated: components["schemas"]["Subscription"] & {
             /** @description Present only when the secret was generated: shown once. */
@@ -2326,6 +2379,131 @@ export interface operations {
             };
             /** @description Problem (RFC 9457) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createStreamToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamToken"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamPartition: {
+        parameters: {
+            query?: {
+                token?: string;
+            };
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching protocols: the stream is open */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
