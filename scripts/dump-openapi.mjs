@@ -13,9 +13,11 @@ const bundle = ".wrangler/tmp/openapi-dump.mjs";
 const stubs = {
   name: "stubs",
   setup(b) {
-    // Durable Object classes only need a base class to extend; the docs UI assets only a string.
+    // Durable Object classes only need a base class to extend; the docs UI and console assets only a string.
     b.onResolve({ filter: /^cloudflare:/ }, (a) => ({ path: a.path, namespace: "stub" }));
     b.onResolve({ filter: /^swagger-ui-dist\// }, (a) => ({ path: a.path, namespace: "stub" }));
+    // The console's script is bundled as text by wrangler (a Text rule); here a string will do.
+    b.onResolve({ filter: /\/console\/console\.js$/ }, (a) => ({ path: a.path, namespace: "stub" }));
     b.onLoad({ filter: /.*/, namespace: "stub" }, (a) => ({
       contents: a.path.startsWith("cloudflare:")
         ? "export class DurableObject {} export class WorkerEntrypoint {} export const env = {};"
