@@ -79,6 +79,23 @@ describe("pull subscriptions", () => {
     expect(event.deliveries).toMatchObject([{ status: "DELIVERED" }]);
   });
 
+  it("concurrent pulls hand a message to one of them only, and it stays ackable (no pull drops another's lease)", async () => {
+    const { apiKey } = await newTenant();
+    const sub = await pullSub(apiKey, { events: ["order.*"] });
+    for (let n = 0; n < 5; n++) await publish(apiKey, { partitionKey: `race-${n}` });
+    // Wait until all five are in the mailbox, then give them back at once for the race.
+    const first = await pullN(apiKey, sub.id, 5, { visibilityTimeoutSeconds: 60 });
+    expect(first).toHaveLength(5);
+    expect((await json<{ nacked: number }>(await post(apiKey, sub.id, "nack", { ackIds: first.map((m) => m.ackId) }))).nacked).toBe(5);
+    const pulls = await Promise.all(
+      Array.from({ length: 4 }, () => pull(apiKey, sub.id, { maxMessages: 5, visibilityTimeoutSeconds: 60 })),
+    );
+    const got = pulls.flat();
+    expect(got.map((m) => m.deliveryId).sort()).toEqual(first.map((m) => m.deliveryId).sort());
+    const acked = await json<{ acked: number }>(await post(apiKey, sub.id, "ack", { ackIds: got.map((m) => m.ackId) }));
+    expect(acked.acked).toBe(5);
+  });
+
   it("an expired lease makes the message visible again with attempt + 1, the same deliveryId, and a dead ackId", async () => {
     const { apiKey } = await newTenant();
     const sub = await pullSub(apiKey);

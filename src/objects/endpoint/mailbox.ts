@@ -111,6 +111,19 @@ export class Mailbox {
       )
       .toArray();
     if (due.length === 0) return [];
+    // Claimed before anything is awaited: a concurrent pull (the object takes other calls while
+    // this one waits on the partitions) must not hand out, or drop, the same rows.
+    const claimUntil = now + o.visibilityTimeoutSeconds * 1000;
+    inSlices(
+      due.map((r) => r.delivery_id),
+      1,
+      (ids, marks) =>
+        this.sql.exec(
+          `UPDATE mailbox SET state = 'leased', ack_id = NULL, lease_until = ? WHERE delivery_id IN (${marks})`,
+          claimUntil,
+          ...ids,
+        ),
+    );
     // An expired lease counts as a failed attempt; past maxAttempts the delivery is dead-lettered.
     const expired = due.filter((r) => r.state === "leased");
     const exhausted = expired.filter((r) => r.attempt - r.attempt_base >= o.maxAttempts);
@@ -125,14 +138,30 @@ export class Mailbox {
     const out: PulledMessage[] = [];
     await Promise.all(
       [...groupBy(go, (r) => r.partition_key)].map(async ([partitionKey, rows]) => {
-        const { results } = await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
-          rows.map((r) => ({
-            deliveryId: r.delivery_id,
-            attempt: r.attempt + 1,
-            inFlightMs: o.visibilityTimeoutSeconds * 1000,
-            ordered: o.ordered,
-          })),
-        );
+        let results: Awaited<ReturnType<ReturnType<typeof partitionStub>["beginAttempts"]>>["results"];
+        try {
+          ({ results } = await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
+            rows.map((r) => ({
+              deliveryId: r.delivery_id,
+              attempt: r.attempt + 1,
+              inFlightMs: o.visibilityTimeoutSeconds * 1000,
+              ordered: o.ordered,
+            })),
+          ));
+        } catch (err) {
+          // Not begun: the claimed rows are given back as they were, for the next pull.
+          for (const r of rows) {
+            this.sql.exec(
+              "UPDATE mailbox SET state = ?, ack_id = ?, lease_until = ? WHERE delivery_id = ?",
+              r.state,
+              r.ack_id,
+              r.lease_until,
+              r.delivery_id,
+            );
+          }
+          console.error(JSON.stringify({ level: "error", message: "pull could not begin deliveries", partitionKey, error: String(err) }));
+          return;
+        }
         rows.forEach((r, k) => {
           const result = results[k];
           if (!result || !("began" in result)) {
