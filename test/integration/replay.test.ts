@@ -119,4 +119,22 @@ describe("replay", () => {
     expect(floorMs).toBe(2000);
     expect(Date.parse(done.finishedAt) - Date.parse(done.startedAt)).toBeGreaterThanOrEqual(floorMs);
   });
+
+  it("walks every partition of the directory to the end (no step leaves the replay without a next alarm)", async () => {
+    const { apiKey, tenantId } = await newTenant();
+    const limits = { publishPerSecond: 100_000 };
+    expect((await call(`/tenants/${tenantId}`, { method: "PATCH", key: ADMIN, body: { limits } })).status).toBe(200);
+    const partitions = 30;
+    const events = Array.from({ length: partitions * 3 }, (_, i) => ({ type: "a.b", partitionKey: `walk-${i % partitions}`, data: {} }));
+    expect((await call("/events/batch", { method: "POST", key: apiKey, body: { events } })).status).toBe(202);
+    await vi.waitFor(async () => {
+      const page = await json<{ partitions: unknown[] }>(await call(`/partitions?limit=100`, { key: apiKey }));
+      expect(page.partitions).toHaveLength(partitions);
+    });
+    const sub = await json<{ id: string }>(await call("/subscriptions", { method: "POST", key: apiKey, body: { name: "walk" } }));
+    const body = { since: "2020-01-01T00:00:00Z" };
+    const started = await json<State>(await call(`/subscriptions/${sub.id}/replay`, { method: "POST", key: apiKey, body }));
+    const done = await finished(apiKey, started.replayId);
+    expect(done).toMatchObject({ partitionsScanned: partitions, eventsScanned: partitions * 3, deliveriesCreated: partitions * 3 });
+  });
 });

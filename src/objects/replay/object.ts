@@ -122,8 +122,13 @@ export class Replay extends DurableObject<Env> {
     if (p.state.status === "RUNNING") {
       // Paced (REPLAY_DELIVERIES_PER_SECOND): it shares the Deliveries queue with new events, and a
       // flood of messages would crowd them out (the local queue simulator even fails under one).
+      // Always later than this alarm's own time: a step with no I/O sees a clock that has not moved
+      // (startedAt may equal the time this alarm was set for), and an alarm set again to the time
+      // of the one running is treated as unchanged and deleted when the handler returns — the
+      // replay would stop for good.
       const created = p.state.deliveriesCreated - createdBefore;
-      await this.ctx.storage.setAlarm(startedAt + Math.ceil((created * 1000) / settings(this.env).replayPerSecond));
+      const paced = startedAt + Math.ceil((created * 1000) / settings(this.env).replayPerSecond);
+      await this.ctx.storage.setAlarm(Math.max(paced, startedAt + 1));
     }
   }
 
