@@ -180,6 +180,26 @@ describe("ordered delivery per partition", () => {
     expect(requests.map(seqOf)).toEqual([1, 2, 3, 4]);
   }, 30_000);
 
+  it("hands each next delivery of an ordered stream straight to its endpoint: one queue message for the whole stream", async () => {
+    const { apiKey } = await newTenant();
+    const hook = bucket("ordered-handback");
+    await register(apiKey, { url: hook.url, ordering: "partition" });
+    const sends = vi.spyOn(
+      Partition.prototype as unknown as { sendToQueue: (m: Array<{ partitionKey: string }>) => Promise<void> },
+      "sendToQueue",
+    );
+    try {
+      for (let i = 0; i < 5; i++) await publish(apiKey, { partitionKey: "handback" });
+      const requests = await waitFor(hook.name, 5);
+      expect(requests.map(seqOf)).toEqual([1, 2, 3, 4, 5]);
+      // Only the head of the stream went through the queue; each settle released the next one to the endpoint.
+      const messages = sends.mock.calls.flatMap(([batch]) => batch).filter((m) => m.partitionKey === "handback");
+      expect(messages).toHaveLength(1);
+    } finally {
+      sends.mockRestore();
+    }
+  }, 20_000);
+
   it("PATCH ordering to none releases the waiting deliveries", async () => {
     const { apiKey } = await newTenant();
     const hook = bucket("ordered-patch");

@@ -66,6 +66,8 @@ export class Mailbox {
     private readonly env: Env,
     private readonly sql: SqlStorage,
     private readonly log: (tenantId: string, entries: LogEntry[]) => Promise<void>,
+    /** Messages became pullable (long polls waiting here may answer). */
+    private readonly arrived: () => void,
   ) {}
 
   /** Takes the queue's messages for this subscription; the partition rows are held meanwhile. */
@@ -264,16 +266,24 @@ export class Mailbox {
   }
 
   private async record(tenantId: string, rows: Row[], now: number, extra: Omit<AttemptOutcome, "attempt" | "durationMs">): Promise<void> {
+    const released: DeliveryMessage[] = [];
     await Promise.all(
-      [...groupBy(rows, (r) => r.partition_key)].map(([partitionKey, list]) =>
-        partitionStub(this.env, tenantId, partitionKey).recordAttempts(
+      [...groupBy(rows, (r) => r.partition_key)].map(async ([partitionKey, list]) => {
+        const { next } = await partitionStub(this.env, tenantId, partitionKey).recordAttempts(
           list.map((r) => ({
             deliveryId: r.delivery_id,
             outcome: { attempt: r.attempt, durationMs: now - (r.leased_at ?? now), ...extra },
           })),
-        ),
-      ),
+          true,
+        );
+        released.push(...next);
+      }),
     );
+    // An ordered subscription's next messages come straight here, not through the queue.
+    if (released.length > 0) {
+      await this.enqueue(tenantId, released);
+      this.arrived();
+    }
   }
 
   private async logFailures(tenantId: string, rows: Row[], now: number, error: string): Promise<void> {

@@ -81,8 +81,19 @@ export class Endpoint extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.meta = new Meta(this.sql);
-    this.sender = new Sender(env, this.gate, (tenantId, sub, settled) => this.settled(tenantId, sub, settled));
-    this.mailbox = new Mailbox(env, this.sql, (tenantId, entries) => this.record(tenantId, "", entries, false));
+    this.sender = new Sender(
+      env,
+      this.gate,
+      (tenantId, sub, settled) => this.settled(tenantId, sub, settled),
+      // Refused ones (the wait list is full) keep their partition lease and come back through the queue.
+      (tenantId, sub, messages) => void this.deliver(tenantId, sub, messages),
+    );
+    this.mailbox = new Mailbox(
+      env,
+      this.sql,
+      (tenantId, entries) => this.record(tenantId, "", entries, false),
+      () => this.wake(),
+    );
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       this.gate.pause(Number(this.meta.get("paused_until") ?? 0));

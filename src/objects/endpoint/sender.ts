@@ -52,6 +52,8 @@ export class Sender {
     private readonly env: Env,
     private readonly gate: EndpointGate,
     private readonly onSettled: (tenantId: string, sub: SubscriptionRecord, settled: Settled) => Promise<void>,
+    /** The next rows of an ordered subscription, released by settling the ones before them. */
+    private readonly onReleased: (tenantId: string, sub: SubscriptionRecord, messages: DeliveryMessage[]) => void,
   ) {}
 
   /** Begins and sends the jobs in the background; returns at once. */
@@ -189,13 +191,16 @@ export class Sender {
         const jobs = this.waiting;
         this.waiting = [];
         const backlog: Settled["backlog"] = [];
+        const released: DeliveryMessage[] = [];
         await Promise.all(
           [...groupBy(jobs, (j) => j.msg.partitionKey)].map(async ([partitionKey, list]) => {
             try {
-              const b = await partitionStub(this.env, tenantId, partitionKey).recordAttempts(
+              const { backlog: b, next } = await partitionStub(this.env, tenantId, partitionKey).recordAttempts(
                 list.map((j) => ({ deliveryId: j.msg.deliveryId, outcome: j.outcome as AttemptOutcome })),
+                true,
               );
               backlog.push(...b.map((x) => ({ ...x, partitionKey })));
+              released.push(...next);
             } catch (err) {
               // The rows keep their leases, so the alarm sends them again; no retry message of ours.
               console.error(JSON.stringify({ level: "error", message: "recording deliveries failed", error: String(err) }));
@@ -205,6 +210,7 @@ export class Sender {
         );
         await this.sendRetries(jobs);
         await this.onSettled(tenantId, sub, { jobs, backlog });
+        if (released.length > 0) this.onReleased(tenantId, sub, released);
       }
     } finally {
       this.flushing = false;

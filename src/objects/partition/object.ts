@@ -352,7 +352,13 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** Records outcomes; a settled row of an ordered subscription lets its next row go. */
-  async recordAttempts(requests: RecordRequest[]): Promise<PartitionBacklog[]> {
+  /**
+   * Writes outcomes back. A settled row of an ordered subscription releases the next one: with
+   * `handBack` (the caller is that subscription's Endpoint object) it is returned to be sent at
+   * once, leased meanwhile, instead of taking a trip through the queue — so an ordered stream
+   * moves at the receiver's pace, not the queue's.
+   */
+  async recordAttempts(requests: RecordRequest[], handBack = false): Promise<{ backlog: PartitionBacklog[]; next: DeliveryMessage[] }> {
     const now = Date.now();
     const { leaseMs } = settings(this.env);
     const touched = new Set<string>();
@@ -365,8 +371,24 @@ export class Partition extends DurableObject<Env> {
       }
       return out;
     });
-    if (released.length > 0) await this.dispatch(this.messages(released, now), now);
-    return backlogOf(this.sql, touched);
+    let next: DeliveryMessage[] = [];
+    if (released.length > 0 && handBack) {
+      const leaseUntil = now + leaseMs;
+      inSlices(
+        released.map((r) => r.id),
+        1,
+        (ids, marks) =>
+          this.sql.exec(
+            `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND id IN (${marks})`,
+            leaseUntil,
+            ...ids,
+          ),
+      );
+      // If the caller never begins them, the lease runs out and the alarm sends them through the queue.
+      await this.timer.wakeBy(leaseUntil);
+      next = this.messages(released, now);
+    } else if (released.length > 0) await this.dispatch(this.messages(released, now), now);
+    return { backlog: backlogOf(this.sql, touched), next };
   }
 
   /** One bounded step of a replay here (replay.ts); the new deliveries are sent at once. */
