@@ -967,6 +967,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's figures: events accepted, deliveries, tasks by status, cache hits
+         * @description Events and cache reads are counted where they happen and reported every few seconds, so those figures trail by about 5 s; deliveries and tasks are counted when asked. Only the caller's tenant is counted.
+         *
+         *     Needs an API key with the scope `events:read`.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1766,6 +1788,55 @@ export interface components {
         UpdateSchemaVersion: {
             /** @description A deprecated version is still accepted on publish, with a Deprecation header. */
             deprecated: boolean;
+        };
+        Stats: {
+            /** @example 2026-04-01T12:00:00.000Z */
+            generatedAt: string;
+            /** @description Counted by the partitions that accept the events, reported every few seconds: the figures may trail by about 5 s. */
+            events: {
+                /** @description Events accepted in the last 60 s (duplicates not counted). */
+                lastMinute: number;
+                /** @description Events accepted in the last hour. */
+                lastHour: number;
+                /** @description The sum of the partitions' last sequence numbers: every event accepted so far, as the partition directory last heard (it may trail by about a minute). */
+                total: number;
+                /** @description Partitions in the directory. */
+                partitions: number;
+            };
+            /** @description The tenant's subscriptions (push and pull, paused and disabled ones too). */
+            subscriptions: number;
+            /** @description Summed over the tenant's subscriptions (push and pull). */
+            deliveries: {
+                /** @description Not yet settled: waiting, in flight or between retries. */
+                pending: number;
+                /** @description Dead-lettered (FAILED after the last attempt) in the retained delivery logs. */
+                failed: number;
+                /** @description DELIVERED in the retained delivery logs. */
+                delivered: number;
+            };
+            /** @description Tasks by status, exact (settled tasks until they are pruned after RETENTION_DAYS). */
+            tasks: {
+                QUEUED: number;
+                RUNNING: number;
+                RETRYING: number;
+                SUCCEEDED: number;
+                DEAD: number;
+            };
+            /** @description Reads answered with X-Cache-Status HIT or MISS (GET /cache/:key, GET /orders/:id, GET /customers/:id/orders) over the last hour, from every isolate; each isolate reports its reads every few seconds, so the figures trail by about 5 s. */
+            cache: {
+                hits: number;
+                misses: number;
+                /**
+                 * @description hits / (hits + misses); null when there were no reads.
+                 * @example 0.9
+                 */
+                hitRatio: number | null;
+                /**
+                 * @description The window the reads are counted over: the last hour.
+                 * @enum {number}
+                 */
+                windowSeconds: 3600;
+            };
         };
     };
     responses: never;
@@ -5575,6 +5646,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SchemaType"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stats"];
                 };
             };
             /** @description Problem (RFC 9457) */

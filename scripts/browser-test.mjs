@@ -231,9 +231,14 @@ async function main() {
   await step("overview: live numbers from the API", async () => {
     await page.getByText("Deliveries failed").waitFor();
     const card = (label) => page.locator(".cards > div", { has: page.getByText(label, { exact: true }) }).locator("dd");
+    // The page shows GET /stats as it is: the same figures the API gives this tenant.
+    const stats = await ok("GET", "/stats");
+    check(stats.deliveries.failed === 1 && stats.tasks.DEAD === 1, "GET /stats: 1 failed delivery, 1 dead task");
     check((await card("Deliveries failed").textContent()) === "1", "deliveries failed: 1");
     check((await card("Tasks DEAD").textContent()) === "1", "tasks DEAD: 1");
     check((await card("Subscriptions").textContent()) === "1", "subscriptions: 1");
+    // The event accepted before the page opened is counted within a refresh or two (reported every few seconds).
+    await until("the event to be counted", async () => Number(await card("Events last hour").textContent()) >= 1, 30_000);
     await until("events stored to show", async () => (await card("Events stored").textContent()) !== "0", 90_000).catch(() => {
       throw new Error("Events stored stayed 0 (the partition directory did not report)");
     });

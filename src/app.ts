@@ -19,6 +19,7 @@ import { orders } from "./routes/orders.js";
 import { pulls } from "./routes/pull.js";
 import { replays } from "./routes/replays.js";
 import { schemas } from "./routes/schemas.js";
+import { stats } from "./routes/stats.js";
 import { subscriptions } from "./routes/subscriptions.js";
 import { tasks } from "./routes/tasks.js";
 import { tenants } from "./routes/tenants.js";
@@ -62,6 +63,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/", cache);
   app.route("/", orders);
   app.route("/", schemas);
+  app.route("/", stats);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -34,6 +34,13 @@ export const KEY_CACHE_MS = 30_000;
 /** How long the isolate caches a tenant's subscription list (at most 2 s: a change is seen within 2 s everywhere). */
 export const SUBSCRIPTION_CACHE_MS = 2_000;
 
+/**
+ * Partitions (accepted events) and isolates (cache reads) report their counts to the tenant's
+ * Directory object at most this often, so GET /stats trails by about this much and no publish or
+ * cache read waits for a report.
+ */
+export const STATS_FLUSH_MS = 5_000;
+
 export const DEV = {
   adminToken: "dev-admin-token",
   tenantId: "dev",

@@ -169,88 +169,33 @@ function overviewPage() {
   const note = h(
     "p",
     { class: "muted" },
-    "Refreshed every 10 s. Events/min is measured from the partitions' last sequences between refreshes (the partition directory may trail by up to a minute); counts shown as N+ are capped by one page of the API.",
+    "Tenant-wide figures from GET /stats, refreshed every 10 s. Events and cache reads are reported every few seconds, so they can trail by about 5 s; events stored and partitions come from the partition directory, which can trail by about a minute.",
   );
-  main.replaceChildren(h("h1", {}, "Overview"), cards, note);
-  let previous;
+  const updated = h("p", { class: "muted" });
+  main.replaceChildren(h("h1", {}, "Overview"), cards, note, updated);
   let stopped = false;
   let timer;
 
-  const card = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
-  const capped = (n, more) => `${n}${more ? "+" : ""}`;
-
-  async function partitionsTotal() {
-    let total = 0;
-    let count = 0;
-    let cursor = "";
-    for (let page = 0; page < 10; page++) {
-      const data = await get(`/partitions?limit=100${cursor ? `&cursor=${enc(cursor)}` : ""}`);
-      for (const p of data.partitions) total += p.lastSequence;
-      count += data.partitions.length;
-      if (!data.nextCursor) break;
-      cursor = data.nextCursor;
-    }
-    return { total, count };
-  }
+  const card = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, String(value)));
 
   async function refresh() {
-    const settled = await Promise.allSettled([
-      partitionsTotal(),
-      get("/subscriptions"),
-      Promise.all(TASK_STATUSES.map((s) => get(`/tasks?status=${s}&limit=100`))),
-    ]);
+    const s = await get("/stats");
     if (stopped) return;
-    const [parts, subs, tasks] = settled;
-    const out = [];
-    const problems = settled.filter((s) => s.status === "rejected").map((s) => s.reason.message);
-    if (parts.status === "fulfilled") {
-      const now = Date.now();
-      let rate = "…";
-      if (previous) rate = String(Math.max(0, Math.round(((parts.value.total - previous.total) * 60_000) / (now - previous.at))));
-      previous = { total: parts.value.total, at: now };
-      out.push(card("Events/min", rate), card("Events stored", parts.value.total), card("Partitions", parts.value.count));
-    }
-    if (subs.status === "fulfilled") {
-      const pushed = subs.value.subscriptions.filter((s) => s.url);
-      const details = await Promise.allSettled(
-        pushed.map(async (s) => {
-          const [detail, failed] = await Promise.all([
-            get(`/subscriptions/${enc(s.id)}`),
-            get(`/subscriptions/${enc(s.id)}/deliveries?status=FAILED`),
-          ]);
-          return {
-            pending: detail.backlog?.pending ?? 0,
-            inFlight: detail.backlog?.inFlight ?? 0,
-            failed: failed.deliveries.length,
-            more: !!failed.nextCursor,
-          };
-        }),
-      );
-      let pending = 0;
-      let failed = 0;
-      let more = false;
-      for (const d of details) {
-        if (d.status !== "fulfilled") continue;
-        pending += d.value.pending + d.value.inFlight;
-        failed += d.value.failed;
-        more ||= d.value.more;
-      }
-      out.push(
-        card("Deliveries pending", pending),
-        card("Deliveries failed", capped(failed, more)),
-        card("Subscriptions", subs.value.subscriptions.length),
-      );
-    }
-    if (tasks.status === "fulfilled") {
-      tasks.value.forEach((page, i) => {
-        out.push(card(`Tasks ${TASK_STATUSES[i]}`, capped(page.tasks.length, page.tasks.length >= 100)));
-      });
-    }
-    const reads = cacheReads.hits + cacheReads.misses;
-    out.push(card("Cache hit ratio (this session's reads)", reads ? `${Math.round((cacheReads.hits * 100) / reads)} %` : "—"));
-    if (stopped) return;
-    cards.replaceChildren(...out);
-    if (problems.length) showError(problems[0]);
+    const ratio = s.cache.hitRatio === null ? "—" : `${Math.round(s.cache.hitRatio * 100)} %`;
+    cards.replaceChildren(
+      card("Events/min", s.events.lastMinute),
+      card("Events last hour", s.events.lastHour),
+      card("Events stored", s.events.total),
+      card("Partitions", s.events.partitions),
+      card("Deliveries pending", s.deliveries.pending),
+      card("Deliveries failed", s.deliveries.failed),
+      card("Deliveries delivered", s.deliveries.delivered),
+      card("Subscriptions", s.subscriptions),
+      ...TASK_STATUSES.map((status) => card(`Tasks ${status}`, s.tasks[status] ?? 0)),
+      card("Cache hit ratio (last hour)", ratio),
+      card("Cache hits / misses (last hour)", `${s.cache.hits} / ${s.cache.misses}`),
+    );
+    updated.textContent = `Generated ${when(s.generatedAt)}.`;
   }
 
   const loop = async () => {
@@ -872,8 +817,6 @@ function schemasPage(type) {
 
 // ---------- cache ----------
 
-const cacheReads = { hits: 0, misses: 0 };
-
 function cachePage() {
   const [keyField, keyInput] = field("Key", h("input", { name: "key", required: true }));
   const [valueField, valueInput] = field("Value (JSON)", h("textarea", { name: "value" }));
@@ -898,13 +841,11 @@ function cachePage() {
         button("Get", async () => {
           try {
             const { data, headers } = await api("GET", `/cache/${key()}`);
-            cacheReads.hits += 1;
             out.replaceChildren(
               h("p", {}, `${headers.get("x-cache-status") ?? "HIT"} (tier ${headers.get("x-cache-tier") ?? "?"})`),
               h("pre", {}, JSON.stringify(data, null, 2)),
             );
           } catch (err) {
-            if (err instanceof ApiError && err.status === 404) cacheReads.misses += 1;
             out.replaceChildren();
             throw err;
           }

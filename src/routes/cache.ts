@@ -19,6 +19,7 @@ import { parseMaxAge } from "../domain/cache-control.js";
 import { AppError } from "../errors.js";
 import { CacheKeyParam, CacheStatusHeader, CacheStoredSchema, CacheValueSchema } from "../schemas/cache.js";
 import { jsonBody, jsonContent, problemResponses } from "../schemas/common.js";
+import { countCacheRead } from "../services/cache-reads.js";
 import { tenantRoute } from "./route.js";
 
 const tags = ["cache"];
@@ -100,6 +101,7 @@ cache.openapi(
   async (c) => {
     const { key } = c.req.valid("param");
     const hit = await readCache(c.env, c.var.principal.tenantId, key);
+    countCacheRead(c.env, c.executionCtx, c.var.principal.tenantId, hit !== null);
     if (!hit)
       throw new AppError("NOT_FOUND", `Nothing cached under '${key}' (absent or expired).`, undefined, { "x-cache-status": "MISS" });
     c.header("X-Cache-Status", "HIT");

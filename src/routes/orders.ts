@@ -17,6 +17,7 @@ import {
   OrderSchema,
   UpdateOrderSchema,
 } from "../schemas/order.js";
+import { countCacheRead } from "../services/cache-reads.js";
 import { CUSTOMER_ORDERS_LIMIT, changeOrderStatus, createOrder, customerOrders, getOrder } from "../services/orders.js";
 import { catalog } from "./catalog.js";
 import { tenantRoute } from "./route.js";
@@ -62,6 +63,7 @@ routes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const found = await getOrder(c.env, c.var.principal.tenantId, id);
+    countCacheRead(c.env, c.executionCtx, c.var.principal.tenantId, found?.cache === "HIT");
     if (!found) throw new AppError("NOT_FOUND", `No order ${id}.`, undefined, { "x-cache-status": "MISS" });
     c.header("X-Cache-Status", found.cache);
     return c.json(found.order, 200);
@@ -102,6 +104,7 @@ routes.openapi(
   async (c) => {
     const customerId = c.req.valid("param").id;
     const { orders, cache } = await customerOrders(c.env, c.var.principal.tenantId, customerId);
+    countCacheRead(c.env, c.executionCtx, c.var.principal.tenantId, cache === "HIT");
     c.header("X-Cache-Status", cache);
     return c.json({ customerId, orders }, 200);
   },

@@ -276,6 +276,28 @@ export class Endpoint extends DurableObject<Env> {
     };
   }
 
+  /**
+   * This subscription's deliveries for GET /stats: `failed` (dead-lettered) and `delivered` are
+   * counted in the retained log; `pending` is the largest of what the partitions last reported
+   * unsettled (a webhook's backlog, updated after each attempt), the log's unsettled rows (retries
+   * due) and the mailbox's waiting or leased messages (a pull subscription).
+   */
+  counts(): { pending: number; failed: number; delivered: number } {
+    const log = this.sql
+      .exec<{ pending: number | null; failed: number | null; delivered: number | null }>(
+        `SELECT sum(status = 'PENDING') AS pending, sum(status = 'FAILED') AS failed, sum(status = 'DELIVERED') AS delivered
+           FROM log`,
+      )
+      .one();
+    const backlog = this.sql.exec<{ n: number | null }>("SELECT sum(pending) AS n FROM backlog").one().n ?? 0;
+    const mailbox = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM mailbox").one().n;
+    return {
+      pending: Math.max(backlog, log.pending ?? 0, mailbox),
+      failed: log.failed ?? 0,
+      delivered: log.delivered ?? 0,
+    };
+  }
+
   /** Records log entries (the consumer's drops, the sender's attempts) and re-evaluates health; disables the webhook past the window. */
   async record(tenantId: string, subscriptionId: string, entries: LogEntry[], health = true): Promise<void> {
     const now = Date.now();

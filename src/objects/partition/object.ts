@@ -9,7 +9,7 @@
  * past retention that have nothing left to deliver.
  */
 import { DurableObject } from "cloudflare:workers";
-import { HANDOFF_MS, settings } from "../../config.js";
+import { HANDOFF_MS, STATS_FLUSH_MS, settings } from "../../config.js";
 import { newId } from "../../domain/ids.js";
 import type { PublishResult, StoredEventText } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
@@ -51,6 +51,10 @@ export class Partition extends DurableObject<Env> {
   private reportedAt = 0;
   private unreported = false;
   private lastEventAt = 0;
+  /** Events accepted and not yet counted in the directory, per unix second (kept in memory only). */
+  private uncounted = new Map<number, number>();
+  /** When the accepted-event counts last went to the directory. */
+  private countedAt = 0;
   private readonly sql: SqlStorage;
   private readonly meta: Meta;
   private readonly timer: Alarm;
@@ -92,7 +96,10 @@ export class Partition extends DurableObject<Env> {
     this.tail.broadcast(appended);
     if (this.seq > seqBefore) {
       this.lastEventAt = now;
+      const second = Math.floor(now / 1000);
+      this.uncounted.set(second, (this.uncounted.get(second) ?? 0) + this.seq - seqBefore);
       await this.reportToDirectory(tenantId, partitionKey, now);
+      await this.reportCounts(tenantId, now);
     }
     if (fresh.length > 0) {
       // Armed before anything is awaited, so a crash during sendBatch still wakes the object.
@@ -218,10 +225,34 @@ export class Partition extends DurableObject<Env> {
       });
   }
 
+  /**
+   * Sends the accepted-event counts to the tenant's directory (GET /stats) without waiting for the
+   * answer and at most every STATS_FLUSH_MS; the alarm sends what is left. A failed report puts
+   * its counts back for the next one. Counts not yet sent are lost if the object is evicted or
+   * restarts first (the events themselves are not).
+   */
+  private async reportCounts(tenantId: string, now: number, due = false): Promise<void> {
+    if (this.uncounted.size === 0) return;
+    if (!due && now - this.countedAt < STATS_FLUSH_MS) {
+      await this.timer.wakeBy(this.countedAt + STATS_FLUSH_MS);
+      return;
+    }
+    this.countedAt = now;
+    const counts = [...this.uncounted];
+    this.uncounted = new Map();
+    void directoryStub(this.env, tenantId)
+      .countEvents(counts)
+      .catch((err: unknown) => {
+        for (const [second, n] of counts) this.uncounted.set(second, (this.uncounted.get(second) ?? 0) + n);
+        console.warn(JSON.stringify({ level: "warn", message: "partition event count report failed", error: String(err) }));
+      });
+  }
+
   override async alarm(): Promise<void> {
     this.timer.fired();
     const now = Date.now();
     if (this.unreported) await this.reportToDirectory(this.meta.get("tenantId") ?? "", this.meta.get("partitionKey") ?? "", now, true);
+    if (this.uncounted.size > 0) await this.reportCounts(this.meta.get("tenantId") ?? "", now, true);
     const due = this.sql
       .exec<DeliveryRow>(
         "SELECT * FROM deliveries WHERE status = 'PENDING' AND blocked = 0 AND lease_until <= ? ORDER BY seq LIMIT 1000",

@@ -126,6 +126,11 @@ export class TaskShard extends DurableObject<Env> {
     return this.store.liveCounts();
   }
 
+  /** Tasks per status in this shard, for GET /stats. */
+  statusCounts(): Partial<Record<TaskStatus, number>> {
+    return this.store.statusCounts();
+  }
+
   private async moved(row: TaskRow, durationMs: number): Promise<Moved> {
     const now = Date.now();
     if (isLive(row.status)) await this.dispatch([row], now);

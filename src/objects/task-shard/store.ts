@@ -266,6 +266,15 @@ export class TaskStore {
     return out;
   }
 
+  /** How many tasks this shard holds in each status (settled ones until they are pruned). */
+  statusCounts(): Partial<Record<TaskStatus, number>> {
+    const out: Partial<Record<TaskStatus, number>> = {};
+    for (const r of this.sql.exec<{ status: TaskStatus; n: number }>("SELECT status, count(*) AS n FROM tasks GROUP BY status")) {
+      out[r.status] = r.n;
+    }
+    return out;
+  }
+
   /** Removes settled tasks finished before `cutoff` whose completion event is out. */
   prune(cutoff: number): void {
     this.sql.exec("DELETE FROM tasks WHERE lease_until IS NULL AND finished_at < ? AND pending_event IS NULL", cutoff);
