@@ -110,12 +110,19 @@ export class EndpointGate {
     return this.inFlight.size;
   }
 
-  /** The earliest start ≥ now with fewer than `perSecond` starts in the window ending there. */
+  /**
+   * The earliest start ≥ now at least 1000 ÷ perSecond ms after the latest one (even pacing: a
+   * burst of perSecond at one instant would reach the receiver as more than perSecond in some
+   * second once network and machine jitter move a few of them) and with fewer than `perSecond`
+   * starts in the window ending there.
+   */
   private slot(now: number, perSecond: number): number {
+    const last = this.starts.at(-1);
+    // Whole milliseconds (rounded up), so window arithmetic stays exact.
+    const paced = last === undefined ? now : Math.max(now, Math.ceil(last + WINDOW_MS / perSecond));
     const k = this.starts.length - perSecond;
-    if (k < 0) return now;
-    // Appended after the latest start, once the perSecond-th newest has left the window.
-    return Math.max(now, this.starts.at(-1) as number, (this.starts[k] as number) + WINDOW_MS);
+    if (k < 0) return paced;
+    return Math.max(paced, (this.starts[k] as number) + WINDOW_MS);
   }
 
   private insertStart(at: number): void {

@@ -14,13 +14,16 @@ function maxInWindow(starts: number[], windowMs: number): number {
 }
 
 describe("EndpointGate", () => {
-  it("admits at most perSecond starts in any one-second window, with slots up to the horizon", () => {
+  it("paces starts 1000 ÷ perSecond ms apart, with slots up to the horizon", () => {
     const gate = new EndpointGate(1_000);
     const a = gate.admit(0, 120, { perSecond: 50 }, 10_000);
-    expect(a.admitted).toHaveLength(100); // 50 now, 50 a second later (within the horizon)
-    expect(a.admitted.slice(0, 50).every((x) => x.at === 0)).toBe(true);
-    expect(a.admitted.slice(50).every((x) => x.at === 1_000)).toBe(true);
-    expect(a.retryAt).toBe(2_000);
+    // One every 20 ms from now up to the horizon (0, 20, …, 1000): never a burst at one instant.
+    expect(a.admitted.map((x) => x.at)).toEqual(Array.from({ length: 51 }, (_, i) => i * 20));
+    expect(a.retryAt).toBe(1_020);
+    // A rate whose interval is not whole milliseconds is rounded up: 3/s → 334 ms apart.
+    const b = new EndpointGate(1_000).admit(0, 5, { perSecond: 3 }, 10_000);
+    expect(b.admitted.map((x) => x.at)).toEqual([0, 334, 668]);
+    expect(b.retryAt).toBe(1_002);
   });
 
   it("caps requests in flight and gives slots back when they finish or expire", () => {
@@ -82,12 +85,14 @@ describe("EndpointGate without reserved slots (the Endpoint object's own sender)
     const a = gate.admit(0, 30, { perSecond: 10 }, 5_000, false);
     expect(a.admitted).toHaveLength(10);
     expect(a.retryAt).toBe(1_000);
-    // Ten start at once; the eleventh must wait until the first leaves the window.
-    for (let i = 0; i < 10; i++) expect(gate.start(0, { perSecond: 10 })).toBe(0);
-    expect(gate.admit(5, 5, { perSecond: 10 }, 5_000, false).admitted).toHaveLength(5);
-    expect(gate.start(500, { perSecond: 10 })).toBe(500);
-    // A start that ran late is counted when it really happens.
-    expect(gate.start(1_000, { perSecond: 10 })).toBe(0);
+    // Starts are paced 100 ms apart: the second caller at the same instant waits.
+    expect(gate.start(0, { perSecond: 10 })).toBe(0);
+    expect(gate.start(0, { perSecond: 10 })).toBe(100);
+    expect(gate.start(100, { perSecond: 10 })).toBe(0);
+    // A start that ran late is counted when it really happens, and the next one paces from it.
+    expect(gate.start(450, { perSecond: 10 })).toBe(0);
+    expect(gate.start(500, { perSecond: 10 })).toBe(50);
+    expect(gate.start(550, { perSecond: 10 })).toBe(0);
   });
 
   it("never lets more than perSecond start in any window, however late the callers are", () => {
