@@ -40,12 +40,18 @@ export function toEnvelope(input: PublishInput, tenantId: string, now = new Date
     ...(input.cacheInvalidation ? { cacheInvalidation: input.cacheInvalidation } : {}),
     trace: input.trace ?? newTrace(),
   };
-  const size = new TextEncoder().encode(JSON.stringify(envelope)).byteLength;
+  const body = JSON.stringify(envelope);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a long text needs counting.
+  const size = body.length * 3 <= LIMITS.eventBytes ? body.length : new TextEncoder().encode(body).byteLength;
   if (size > LIMITS.eventBytes) {
     throw new AppError("PAYLOAD_TOO_LARGE", `An event is limited to ${LIMITS.eventBytes} bytes serialized; this one is ${size}.`);
   }
+  serialized.set(envelope, body);
   return envelope;
 }
+
+/** Each envelope's JSON, as toEnvelope made it: the partition stores that text, so it is built once. */
+const serialized = new WeakMap<EventEnvelope, string>();
 
 /** Publishes envelopes (already validated); results come back in input order. */
 export async function publishEnvelopes(env: Env, tenantId: string, envelopes: EventEnvelope[]): Promise<PublishResult[]> {
@@ -57,7 +63,9 @@ export async function publishEnvelopes(env: Env, tenantId: string, envelopes: Ev
       .match(envelope.type, envelope.routingKey)
       .filter((s) => s.filter === undefined || matchFilter(s.filter, envelope));
     const item: PublishItem = {
-      envelope,
+      id: envelope.id,
+      // Envelopes are never changed after toEnvelope; one built elsewhere is serialized here.
+      body: serialized.get(envelope) ?? JSON.stringify(envelope),
       subscribers: matched.map((s) => s.name),
       ...(envelope.routingKey !== undefined ? { routedTo: matched.filter((s) => s.routingKeys.length > 0).map((s) => s.name) } : {}),
       targets: matched.map((s) => ({ id: s.id, name: s.name, ordered: s.ordering === "partition" })),

@@ -5,11 +5,12 @@
  */
 import { AUTO_SHARDS } from "../../config.js";
 import { hash32 } from "../../domain/ids.js";
-import type { EventEnvelope } from "../../schemas/event.js";
 
 /** What the worker passes for one event: the matching is done in the isolate, not in the object. */
 export interface PublishItem {
-  envelope: EventEnvelope;
+  /** The event id and its envelope as stored (serialized once, in the worker). */
+  id: string;
+  body: string;
   subscribers: string[];
   routedTo?: string[];
   /** Every matching subscription (push or pull) gets a delivery row; `ordered`: one at a time, in sequence. */

@@ -119,23 +119,22 @@ export class Partition extends DurableObject<Env> {
     tenantId: string,
     partitionKey: string,
   ): PublishResult {
-    const { envelope } = item;
-    const existing = this.sql.exec<{ result: string }>("SELECT result FROM events WHERE id = ?", envelope.id).toArray()[0];
+    const { id, body } = item;
+    const existing = this.sql.exec<{ result: string }>("SELECT result FROM events WHERE id = ?", id).toArray()[0];
     if (existing) return { ...(JSON.parse(existing.result) as PublishResult), duplicate: true };
     const sequence = ++this.seq;
     const result: PublishResult = {
-      eventId: envelope.id,
+      eventId: id,
       status: "PUBLISHED",
       subscribers: item.subscribers,
       ...(item.routedTo ? { routedTo: item.routedTo } : {}),
       partitionKey,
       sequence,
     };
-    const body = JSON.stringify(envelope);
     this.sql.exec(
       "INSERT INTO events (seq, id, body, result, created_at) VALUES (?, ?, ?, ?, ?)",
       sequence,
-      envelope.id,
+      id,
       body,
       JSON.stringify(result),
       now,
@@ -158,7 +157,7 @@ export class Partition extends DurableObject<Env> {
         `INSERT INTO deliveries (id, event_id, seq, subscription_id, subscription_name, status, attempts,
            lease_until, created_at, updated_at, prev_seq, ordered, blocked) VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?, ?, ?)`,
         deliveryId,
-        envelope.id,
+        id,
         sequence,
         sub.id,
         sub.name,
