@@ -892,7 +892,16 @@ function route() {
   const hash = location.hash.slice(1) || "/overview";
   const [path, query = ""] = hash.split("?");
   const params = new URLSearchParams(query);
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  // A malformed link (#/partitions/%E0) opens the overview instead of stopping the router.
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return "";
+    }
+  };
+  const parts = path.split("/").filter(Boolean).map(decode);
+  if (parts.includes("")) parts.length = 0;
   const section = parts[0] ?? "overview";
   const navSection = { partitions: "events", event: "events" }[section] ?? section;
   for (const a of document.querySelectorAll("nav a")) {

@@ -111,15 +111,16 @@ export class EndpointGate {
   }
 
   /**
-   * The earliest start ≥ now at least 1000 ÷ perSecond ms after the latest one (even pacing: a
+   * The earliest start ≥ now about 1000 ÷ perSecond ms after the latest one (even pacing: a
    * burst of perSecond at one instant would reach the receiver as more than perSecond in some
    * second once network and machine jitter move a few of them) and with fewer than `perSecond`
-   * starts in the window ending there.
+   * starts in the window ending there — that window rule alone bounds the count, exactly.
    */
   private slot(now: number, perSecond: number): number {
     const last = this.starts.at(-1);
-    // Whole milliseconds (rounded up), so window arithmetic stays exact.
-    const paced = last === undefined ? now : Math.max(now, Math.ceil(last + WINDOW_MS / perSecond));
+    // Whole milliseconds, rounded down: the window arithmetic stays exact, and a rate whose
+    // interval is not a whole number of ms (300/s: 3.33 ms) is not capped by rounding up (250/s).
+    const paced = last === undefined ? now : Math.max(now, Math.floor(last + WINDOW_MS / perSecond));
     const k = this.starts.length - perSecond;
     if (k < 0) return paced;
     return Math.max(paced, (this.starts[k] as number) + WINDOW_MS);

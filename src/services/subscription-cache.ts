@@ -34,3 +34,9 @@ export async function tenantSubscriptions(env: Env, tenantId: string): Promise<E
 export function forgetSubscriptions(tenantId: string): void {
   entries.delete(tenantId);
 }
+
+/** The subscription as the isolate's cache has it (at most 2 s old), when it is active. */
+export async function activeSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord | undefined> {
+  const sub = (await tenantSubscriptions(env, tenantId)).byId.get(id);
+  return sub?.status === "ACTIVE" ? sub : undefined;
+}

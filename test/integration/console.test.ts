@@ -14,7 +14,7 @@ describe("GET /console", () => {
       "default-src 'self'",
       "script-src 'self'",
       "style-src 'self'",
-      "connect-src 'self' ws: wss:",
+      "connect-src 'self'",
       "frame-ancestors 'none'",
     ]) {
       expect(csp).toContain(directive);

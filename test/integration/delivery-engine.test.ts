@@ -200,6 +200,23 @@ describe("ordered delivery per partition", () => {
     }
   }, 20_000);
 
+  it("an ordered stream stops at once when its webhook is disabled (the hand-back reads the subscription as it is now)", async () => {
+    const { apiKey } = await newTenant();
+    const hook = bucket("ordered-disable");
+    await script(hook.name, { responses: [{ status: 200, delayMs: 150 }] });
+    const created = await register(apiKey, { url: hook.url, ordering: "partition" });
+    for (let i = 0; i < 30; i++) await publish(apiKey, { partitionKey: "stop" });
+    await waitFor(hook.name, 3);
+    const res = await call(`/webhooks/${created.webhookId}`, { method: "PATCH", key: apiKey, body: { status: "DISABLED" } });
+    expect(res.status).toBe(200);
+    // Within the isolates' 2 s subscription cache (plus the request in flight) the stream stops.
+    await new Promise((r) => setTimeout(r, 2_600));
+    const atStop = (await received(hook.name)).length;
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await received(hook.name)).length).toBe(atStop);
+    expect(atStop).toBeLessThan(30);
+  }, 20_000);
+
   it("PATCH ordering to none releases the waiting deliveries", async () => {
     const { apiKey } = await newTenant();
     const hook = bucket("ordered-patch");

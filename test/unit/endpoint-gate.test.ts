@@ -20,10 +20,23 @@ describe("EndpointGate", () => {
     // One every 20 ms from now up to the horizon (0, 20, …, 1000): never a burst at one instant.
     expect(a.admitted.map((x) => x.at)).toEqual(Array.from({ length: 51 }, (_, i) => i * 20));
     expect(a.retryAt).toBe(1_020);
-    // A rate whose interval is not whole milliseconds is rounded up: 3/s → 334 ms apart.
+    // An interval that is not whole milliseconds is rounded down; the window still holds 3/s.
     const b = new EndpointGate(1_000).admit(0, 5, { perSecond: 3 }, 10_000);
-    expect(b.admitted.map((x) => x.at)).toEqual([0, 334, 668]);
-    expect(b.retryAt).toBe(1_002);
+    expect(b.admitted.map((x) => x.at)).toEqual([0, 333, 666, 1_000]);
+    expect(b.retryAt).toBe(1_333);
+  });
+
+  it("keeps the configured rate when its interval is not whole milliseconds (300/s, 700/s, 2,000/s)", () => {
+    for (const perSecond of [300, 700, 2_000]) {
+      const gate = new EndpointGate(1_000);
+      const starts: number[] = [];
+      // A backlog that asks to start every millisecond, as often as the gate lets it, for 10 s.
+      for (let now = 0; now < 10_000; now++) {
+        while (gate.start(now, { perSecond }) === 0) starts.push(now);
+      }
+      expect(starts.length / 10).toBeGreaterThanOrEqual(perSecond * 0.98);
+      expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(perSecond);
+    }
   });
 
   it("caps requests in flight and gives slots back when they finish or expire", () => {

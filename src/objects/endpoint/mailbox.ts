@@ -13,6 +13,7 @@ import { groupBy } from "../../domain/group.js";
 import { newId } from "../../domain/ids.js";
 import { parseStored } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
+import { activeSubscription } from "../../services/subscription-cache.js";
 import { inSlices } from "../kit/sql-in.js";
 import { partitionStub } from "../partition/client.js";
 import type { AttemptOutcome } from "../partition/sql.js";
@@ -93,6 +94,19 @@ export class Mailbox {
     );
   }
 
+  /** Gives claimed rows back in the state they were selected in (a pull that failed before handing them out). */
+  private unclaim(rows: Row[]): void {
+    for (const r of rows) {
+      this.sql.exec(
+        "UPDATE mailbox SET state = ?, ack_id = ?, lease_until = ? WHERE delivery_id = ?",
+        r.state,
+        r.ack_id,
+        r.lease_until,
+        r.delivery_id,
+      );
+    }
+  }
+
   /** The earliest time a message becomes pullable (for long polls), or null. */
   nextVisible(): number | null {
     const r = this.sql
@@ -129,14 +143,20 @@ export class Mailbox {
     // An expired lease counts as a failed attempt; past maxAttempts the delivery is dead-lettered.
     const expired = due.filter((r) => r.state === "leased");
     const exhausted = expired.filter((r) => r.attempt - r.attempt_base >= o.maxAttempts);
-    await this.settle(tenantId, exhausted, now, { settle: "FAILED", error: "visibility timeout expired" });
-    await this.logFailures(
-      tenantId,
-      expired.filter((r) => !exhausted.includes(r)),
-      now,
-      "visibility timeout expired",
-    );
     const go = due.filter((r) => !exhausted.includes(r));
+    try {
+      await this.settle(tenantId, exhausted, now, { settle: "FAILED", error: "visibility timeout expired" });
+      await this.logFailures(
+        tenantId,
+        expired.filter((r) => !exhausted.includes(r)),
+        now,
+        "visibility timeout expired",
+      );
+    } catch (err) {
+      // Nothing was handed out: the claimed rows are visible again for the next pull.
+      this.unclaim(go);
+      throw err;
+    }
     const out: PulledMessage[] = [];
     await Promise.all(
       [...groupBy(go, (r) => r.partition_key)].map(async ([partitionKey, rows]) => {
@@ -152,15 +172,7 @@ export class Mailbox {
           ));
         } catch (err) {
           // Not begun: the claimed rows are given back as they were, for the next pull.
-          for (const r of rows) {
-            this.sql.exec(
-              "UPDATE mailbox SET state = ?, ack_id = ?, lease_until = ? WHERE delivery_id = ?",
-              r.state,
-              r.ack_id,
-              r.lease_until,
-              r.delivery_id,
-            );
-          }
+          this.unclaim(rows);
           console.error(JSON.stringify({ level: "error", message: "pull could not begin deliveries", partitionKey, error: String(err) }));
           return;
         }
@@ -279,8 +291,11 @@ export class Mailbox {
         released.push(...next);
       }),
     );
-    // An ordered subscription's next messages come straight here, not through the queue.
-    if (released.length > 0) {
+    // An ordered subscription's next messages come straight here, not through the queue — unless
+    // the subscription is no longer active: then their leases run out and the consumer drops them.
+    const live =
+      released.length > 0 ? await activeSubscription(this.env, tenantId, (released[0] as DeliveryMessage).subscriptionId) : undefined;
+    if (live) {
       await this.enqueue(tenantId, released);
       this.arrived();
     }

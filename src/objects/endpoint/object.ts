@@ -16,6 +16,7 @@ import { type Admission, EndpointGate, type GateLimit } from "../../domain/endpo
 import type { DeliveryStatus } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
+import { activeSubscription } from "../../services/subscription-cache.js";
 import { disableWebhook } from "../../services/webhooks.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
@@ -85,8 +86,7 @@ export class Endpoint extends DurableObject<Env> {
       env,
       this.gate,
       (tenantId, sub, settled) => this.settled(tenantId, sub, settled),
-      // Refused ones (the wait list is full) keep their partition lease and come back through the queue.
-      (tenantId, sub, messages) => void this.deliver(tenantId, sub, messages),
+      (tenantId, sub, messages) => void this.handBack(tenantId, sub.id, messages),
     );
     this.mailbox = new Mailbox(
       env,
@@ -126,6 +126,23 @@ export class Endpoint extends DurableObject<Env> {
     this.pump();
     const until = paused ? this.gate.pausedUntil : now + 1_000;
     return messages.slice(room).map((m) => ({ deliveryId: m.deliveryId, until }));
+  }
+
+  /**
+   * The next rows of an ordered stream, released by settling the ones before them: sent with the
+   * subscription as it is now (a changed URL, secret or ordering applies, as it would through the
+   * queue consumer). For a subscription no longer active they are left to their partition leases,
+   * and the queue consumer then drops them; refused ones (the wait list is full) come back the same way.
+   */
+  private async handBack(tenantId: string, subscriptionId: string, messages: DeliveryMessage[]): Promise<void> {
+    try {
+      const sub = await activeSubscription(this.env, tenantId, subscriptionId);
+      if (sub) this.deliver(tenantId, sub, messages);
+    } catch (err) {
+      console.warn(
+        JSON.stringify({ level: "warn", message: "ordered hand-back failed; the leases send the rows again", error: String(err) }),
+      );
+    }
   }
 
   private admitFor(sub: SubscriptionRecord, count: number) {
@@ -283,18 +300,15 @@ export class Endpoint extends DurableObject<Env> {
    * due) and the mailbox's waiting or leased messages (a pull subscription).
    */
   counts(): { pending: number; failed: number; delivered: number } {
-    const log = this.sql
-      .exec<{ pending: number | null; failed: number | null; delivered: number | null }>(
-        `SELECT sum(status = 'PENDING') AS pending, sum(status = 'FAILED') AS failed, sum(status = 'DELIVERED') AS delivered
-           FROM log`,
-      )
-      .one();
+    // One indexed count per status (log_status), not a scan of the whole log.
+    const count = (status: string) => this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM log WHERE status = ?", status).one().n;
+    const log = { pending: count("PENDING"), failed: count("FAILED"), delivered: count("DELIVERED") };
     const backlog = this.sql.exec<{ n: number | null }>("SELECT sum(pending) AS n FROM backlog").one().n ?? 0;
     const mailbox = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM mailbox").one().n;
     return {
-      pending: Math.max(backlog, log.pending ?? 0, mailbox),
-      failed: log.failed ?? 0,
-      delivered: log.delivered ?? 0,
+      pending: Math.max(backlog, log.pending, mailbox),
+      failed: log.failed,
+      delivered: log.delivered,
     };
   }
 

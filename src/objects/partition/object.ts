@@ -416,7 +416,8 @@ export class Partition extends DurableObject<Env> {
       );
       // If the caller never begins them, the lease runs out and the alarm sends them through the queue.
       await this.timer.wakeBy(leaseUntil);
-      next = this.messages(released, now);
+      // No sentAt: this hand-off took no queue, and must not teach the partition a queue lag of 0.
+      next = this.messages(released, now).map(({ sentAt: _sent, ...m }) => m);
     } else if (released.length > 0) await this.dispatch(this.messages(released, now), now);
     return { backlog: backlogOf(this.sql, touched), next };
   }

@@ -115,7 +115,15 @@ export class Replay extends DurableObject<Env> {
       console.warn(
         JSON.stringify({ level: "warn", message: "replay step failed; retrying", replayId: p.state.replayId, error: String(err) }),
       );
-      await this.ctx.storage.setAlarm(Date.now() + 5_000);
+      if (this.load()?.state.status === "RUNNING") await this.ctx.storage.setAlarm(Date.now() + 5_000);
+      return;
+    }
+    // Cancelled while this step awaited its partition: the cancellation stands, with this step's
+    // counts (the deliveries it created still go, as for any cancel).
+    const stored = this.load();
+    if (stored && stored.state.status !== "RUNNING") {
+      const { partitionsScanned, eventsScanned, deliveriesCreated } = p.state;
+      this.save({ ...stored, state: { ...stored.state, partitionsScanned, eventsScanned, deliveriesCreated } });
       return;
     }
     this.save(p);
