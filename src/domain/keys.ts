@@ -20,14 +20,40 @@ export function keyHint(key: string): string {
   return `${key.slice(0, key.length - 60)}…${key.slice(-4)}`;
 }
 
-const STREAM_TOKEN = /^ebt_([a-z0-9_]{1,64})_([0-9a-f]{48})$/;
+/**
+ * Stream tokens open one live tail from a browser: `ebt_<tenantId>_<expiresAt ms>_<nonce>_<mac>`,
+ * the MAC an HMAC-SHA256 over tenant, partition, expiry and nonce with a server key. The worker
+ * checks the MAC before any Durable Object is involved, so a forged token costs nothing; the
+ * partition that issued it then redeems it once.
+ */
+const STREAM_TOKEN = /^ebt_([a-z0-9_]{1,64})_([0-9]{1,16})_([0-9a-f]{32})_([0-9a-f]{64})$/;
 
-/** A single-use token that opens one live tail (`ebt_<tenantId>_<48 hex chars>`). */
-export function newStreamToken(tenantId: string): string {
-  return `ebt_${tenantId}_${toHex(crypto.getRandomValues(new Uint8Array(24)))}`;
+/** The HMAC key for stream tokens, derived from a server secret (never the secret itself). */
+export async function streamTokenKey(secret: string): Promise<CryptoKey> {
+  const material = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`edgebus stream tokens\n${secret}`));
+  return crypto.subtle.importKey("raw", material, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
-/** The tenant a stream token claims; only the partition that issued it can redeem it. */
-export function tenantOfStreamToken(token: string): string | undefined {
-  return STREAM_TOKEN.exec(token)?.[1];
+async function mac(key: CryptoKey, tenantId: string, partitionKey: string, expiresAt: number, nonce: string): Promise<string> {
+  const text = `${tenantId}\n${partitionKey}\n${expiresAt}\n${nonce}`;
+  return toHex(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+}
+
+export async function newStreamToken(key: CryptoKey, tenantId: string, partitionKey: string, expiresAt: number): Promise<string> {
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
+  return `ebt_${tenantId}_${expiresAt}_${nonce}_${await mac(key, tenantId, partitionKey, expiresAt, nonce)}`;
+}
+
+/** The tenant of a token made by this server for this partition and not expired; otherwise undefined. */
+export async function verifyStreamToken(key: CryptoKey, token: string, partitionKey: string, now: number): Promise<string | undefined> {
+  const m = STREAM_TOKEN.exec(token);
+  if (!m) return undefined;
+  const [, tenantId, expires, nonce, given] = m as unknown as [string, string, string, string, string];
+  const expiresAt = Number(expires);
+  if (expiresAt <= now) return undefined;
+  const expected = await mac(key, tenantId, partitionKey, expiresAt, nonce);
+  // Constant time over the 64 hex characters both have (the pattern fixed the length).
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return diff === 0 ? tenantId : undefined;
 }

@@ -2,8 +2,8 @@
  * The live tail of a partition (`GET /partitions/:key/stream`): WebSockets accepted with the
  * hibernation API, so an idle tail keeps no isolate alive; the object wakes only to push an
  * appended event. Browsers cannot send headers on a WebSocket, so they open the stream with a
- * short-lived single-use token that an authenticated call obtained; the object keeps the
- * token's SHA-256 only, and redeeming it deletes it.
+ * short-lived single-use token that an authenticated call obtained (signed by the worker); the
+ * object keeps the token's SHA-256 only, and redeeming it deletes it.
  */
 import { sha256Hex } from "../../domain/ids.js";
 import { parseStored, publicEvent, type StoredEventText } from "../../schemas/event.js";
@@ -28,11 +28,9 @@ export class LiveTail {
     return this.ctx.getWebSockets().length;
   }
 
-  async issueToken(token: string, now: number): Promise<number> {
-    const expiresAt = now + STREAM_TOKEN_TTL_MS;
+  async issueToken(token: string, expiresAt: number, now: number): Promise<void> {
     this.sql.exec("DELETE FROM stream_tokens WHERE expires_at <= ?", now);
     this.sql.exec("INSERT INTO stream_tokens (hash, expires_at) VALUES (?, ?)", await sha256Hex(token), expiresAt);
-    return expiresAt;
   }
 
   /** True once for a token this partition issued that has not expired. */

@@ -297,9 +297,9 @@ export class Partition extends DurableObject<Env> {
 
   // --- the live tail (live-tail.ts) ---
 
-  /** Stores a stream token for this partition; returns when it expires. */
-  async issueStreamToken(token: string): Promise<number> {
-    return this.tail.issueToken(token, Date.now());
+  /** Stores a stream token for this partition, valid until `expiresAt`. */
+  async issueStreamToken(token: string, expiresAt: number): Promise<void> {
+    await this.tail.issueToken(token, expiresAt, Date.now());
   }
 
   async redeemStreamToken(token: string): Promise<boolean> {
