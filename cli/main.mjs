@@ -626,6 +626,11 @@ export async function main(argv = process.argv) {
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CliError && err.message === "") process.exit(err.exitCode);
+    // Ctrl-C during a one-shot command aborts its request: say so, and exit as interrupted.
+    if (interrupted) {
+      note("edgebus: interrupted");
+      process.exit(130);
+    }
     note(`edgebus: ${describeError(err, context.url)}`);
     process.exit(err instanceof CliError ? err.exitCode : 1);
   }

@@ -241,9 +241,11 @@ export class Partition extends DurableObject<Env> {
     this.uncounted = new Map();
     void directoryStub(this.env, tenantId)
       .countEvents(counts)
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
         for (const [second, n] of counts) this.uncounted.set(second, (this.uncounted.get(second) ?? 0) + n);
         console.warn(JSON.stringify({ level: "warn", message: "partition event count report failed", error: String(err) }));
+        // The alarm sends them again, also when no further event arrives.
+        await this.timer.wakeBy(Date.now() + STATS_FLUSH_MS).catch(() => {});
       });
   }
 
