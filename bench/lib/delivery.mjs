@@ -8,7 +8,7 @@
  * - ordered: one webhook with `ordering: "partition"`, 16 partition keys; deliveries/s and the
  *   order checked per partition at the receiver (violations and X-Previous-Sequence gaps).
  * - throttle: one webhook with `rateLimit: {perSecond: 50}`; the highest count in any one-second
- *   window (sliding: a window starts at every receipt; also 0.9 s, the contract's tolerance on
+ *   window (sliding: a window starts at every receipt; also 0.9 s, a 10 % tolerance on
  *   time) and the mean count per one-second window while the backlog drains.
  */
 import { pool } from "./api.mjs";

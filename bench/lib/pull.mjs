@@ -1,5 +1,5 @@
 /**
- * Pull subscriptions and replay (issue 12's benchmarks), each with a fresh tenant:
+ * Pull subscriptions and replay benchmarks, each with a fresh tenant:
  *
  * - pull.throughput: one pull subscription on `bench.#`; N events published up front with
  *   POST /events/batch (100 per request, 4 in flight, 100 partition keys, 10 per batch), then one
