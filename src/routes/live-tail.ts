@@ -11,7 +11,7 @@ import { AppError } from "../errors.js";
 import { tenantAuth } from "../middleware/auth.js";
 import { jsonContent, problemResponses } from "../schemas/common.js";
 import { PartitionName } from "../schemas/event.js";
-import { issueStreamToken, openStream, redeemStreamToken, streamTokenTenant } from "../services/live-tail.js";
+import { issueStreamToken, openStream, streamTokenTenant } from "../services/live-tail.js";
 import { tenantRoute } from "./route.js";
 
 export const liveTail = new OpenAPIHono<AppEnv>();
@@ -45,7 +45,7 @@ liveTail.openapi(
   async (c) => c.json(await issueStreamToken(c.env, c.var.principal.tenantId, c.req.valid("param").key), 201),
 );
 
-/** A `?token=` stands for the key (redeemed by the partition in the handler); otherwise the Bearer key with events:read. */
+/** A `?token=` stands for the key (its signature checked here, redeemed by the partition); otherwise the Bearer key with events:read. */
 const streamAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = c.req.query("token");
   if (token === undefined) return tenantAuth("events:read")(c, next);
@@ -96,7 +96,6 @@ liveTail.openapi(
         },
       );
     }
-    if (token !== undefined) await redeemStreamToken(c.env, tenantId, key, token);
-    return openStream(c.env, tenantId, key);
+    return openStream(c.env, tenantId, key, token);
   },
 );

@@ -45,18 +45,17 @@ export async function streamTokenTenant(env: Env, partitionKey: string, token: s
   return tenantId;
 }
 
-/** Refuses (401) a token the partition did not issue or that was already used. */
-export async function redeemStreamToken(env: Env, tenantId: string, partitionKey: string, token: string): Promise<void> {
-  if (!(await partitionStub(env, tenantId, partitionKey).redeemStreamToken(token))) {
+/**
+ * Hands the upgrade to the partition, which accepts the WebSocket; with a browser's stream token,
+ * the partition redeems it in the same call (401 when it did not issue it or it was used).
+ */
+export async function openStream(env: Env, tenantId: string, partitionKey: string, token?: string): Promise<Response> {
+  const res = await partitionStub(env, tenantId, partitionKey).fetch("https://partition/stream", {
+    headers: { upgrade: "websocket", "x-partition-key": partitionKey, ...(token !== undefined ? { "x-stream-token": token } : {}) },
+  });
+  if (res.status === 401) {
     throw new AppError("INVALID_API_KEY", "The stream token is unknown, already used or expired; ask for a new one.");
   }
-}
-
-/** Hands the upgrade to the partition, which accepts the WebSocket. */
-export async function openStream(env: Env, tenantId: string, partitionKey: string): Promise<Response> {
-  const res = await partitionStub(env, tenantId, partitionKey).fetch("https://partition/stream", {
-    headers: { upgrade: "websocket", "x-partition-key": partitionKey },
-  });
   if (res.status === 429) {
     throw new AppError("RATE_LIMITED", "This partition has as many live tails open as it allows; close one and try again.");
   }

@@ -119,4 +119,21 @@ describe("live tail", () => {
     expect(tail.frames[1]?.event?.data).toEqual({ mine: true });
     tail.ws.close(1000, "done");
   });
+
+  it("holds at most 100 tails per partition (429), and a refused browser keeps its token for the retry", async () => {
+    const { apiKey } = await newTenant();
+    const tails = [];
+    for (let i = 0; i < 100; i++) tails.push(await open("/partitions/full/stream", apiKey));
+    await expectProblem(await call("/partitions/full/stream", { key: apiKey, headers: { upgrade: "websocket" } }), 429, "RATE_LIMITED");
+    const t = await json<{ streamUrl: string }>(await call("/partitions/full/stream-tokens", { method: "POST", key: apiKey }));
+    await expectProblem(await call(t.streamUrl, { key: null, headers: { upgrade: "websocket" } }), 429, "RATE_LIMITED");
+    tails.pop()?.ws.close(1000, "make room");
+    await vi.waitFor(async () => {
+      const res = await call(t.streamUrl, { key: null, headers: { upgrade: "websocket" } });
+      expect(res.status).toBe(101);
+      res.webSocket?.accept();
+      res.webSocket?.close(1000, "done");
+    });
+    for (const tail of tails) tail.ws.close(1000, "done");
+  }, 30_000);
 });

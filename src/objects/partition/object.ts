@@ -304,14 +304,16 @@ export class Partition extends DurableObject<Env> {
     await this.tail.issueToken(token, expiresAt, Date.now());
   }
 
-  async redeemStreamToken(token: string): Promise<boolean> {
-    return this.tail.redeem(token, Date.now());
-  }
-
-  /** The WebSocket upgrade of `GET /partitions/:key/stream`, already authenticated by the worker. */
+  /**
+   * The WebSocket upgrade of `GET /partitions/:key/stream`, authenticated by the worker; a browser's
+   * stream token (already verified there) is redeemed here, once.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response(null, { status: 426 });
+    // Room is checked before a token is used up, so a refused browser can retry with the same one.
     if (this.tail.open >= MAX_TAILS) return new Response(null, { status: 429 });
+    const token = request.headers.get("x-stream-token");
+    if (token !== null && !(await this.tail.redeem(token, Date.now()))) return new Response(null, { status: 401 });
     const partitionKey = request.headers.get("x-partition-key") ?? this.meta.get("partitionKey") ?? "";
     return new Response(null, { status: 101, webSocket: this.tail.accept(partitionKey, this.seq) });
   }
