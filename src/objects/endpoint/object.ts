@@ -34,6 +34,8 @@ const DEFAULT_MAX_IN_FLIGHT = 100;
  * rows' leases send them again.
  */
 const LOCAL_WAIT_MAX = 2_000;
+/** The backlog the partitions report is written at most this often. */
+const BACKLOG_SAVE_MS = 1_000;
 
 const MIGRATIONS = [
   META_TABLE,
@@ -77,6 +79,14 @@ export class Endpoint extends DurableObject<Env> {
   /** Deliveries waiting here for a slot at the gate, oldest first, with the subscription as it was sent. */
   private waiting: Array<{ tenantId: string; sub: SubscriptionRecord; msg: DeliveryMessage }> = [];
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Backlog figures reported by partitions and not yet written (updateBacklog). */
+  private readonly unsavedBacklog = new Map<string, Settled["backlog"][number]>();
+  private backlogTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * What this activation knows it wrote: whether `failing_since` is set (undefined: unknown)
+   * and whether the retention alarm is set.
+   */
+  private health: { failing: boolean | undefined; alarmArmed: boolean } = { failing: undefined, alarmArmed: false };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -87,6 +97,11 @@ export class Endpoint extends DurableObject<Env> {
       this.gate,
       (tenantId, sub, settled) => this.settled(tenantId, sub, settled),
       (tenantId, sub, messages) => void this.handBack(tenantId, sub.id, messages),
+      (job) => {
+        this.gate.done([job.slot.token]);
+        if (job.pauseUntil !== undefined) this.pause(job.pauseUntil);
+        this.pump();
+      },
     );
     this.mailbox = new Mailbox(
       env,
@@ -257,8 +272,22 @@ export class Endpoint extends DurableObject<Env> {
     if (jobs.some((j) => j.disable)) await disableWebhook(this.env, tenantId, sub.id, "the receiver answered 410 Gone");
   }
 
+  /**
+   * The partitions' latest figures are kept in memory and written at most once a second (every
+   * settled batch reports them, and most reports are overwritten by the next one); reading the
+   * backlog writes what is waiting first.
+   */
   private updateBacklog(backlog: Settled["backlog"]): void {
-    for (const b of backlog) {
+    for (const b of backlog) this.unsavedBacklog.set(b.partitionKey, b);
+    if (this.unsavedBacklog.size > 0 && !this.backlogTimer) {
+      this.backlogTimer = setTimeout(() => this.saveBacklog(), BACKLOG_SAVE_MS);
+    }
+  }
+
+  private saveBacklog(): void {
+    clearTimeout(this.backlogTimer);
+    this.backlogTimer = undefined;
+    for (const b of this.unsavedBacklog.values()) {
       if (b.pending === 0) this.sql.exec("DELETE FROM backlog WHERE partition_key = ?", b.partitionKey);
       else {
         this.sql.exec(
@@ -269,6 +298,7 @@ export class Endpoint extends DurableObject<Env> {
         );
       }
     }
+    this.unsavedBacklog.clear();
   }
 
   /** The endpoint asked to be left alone until `until` (429/503 with Retry-After). */
@@ -279,6 +309,7 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   state(): EndpointState {
+    this.saveBacklog();
     const now = Date.now();
     const b = this.sql
       .exec<{ n: number | null; oldest: number | null }>("SELECT sum(pending) AS n, min(oldest_at) AS oldest FROM backlog")
@@ -300,6 +331,7 @@ export class Endpoint extends DurableObject<Env> {
    * due) and the mailbox's waiting or leased messages (a pull subscription).
    */
   counts(): { pending: number; failed: number; delivered: number } {
+    this.saveBacklog();
     // One indexed count per status (log_status), not a scan of the whole log.
     const count = (status: string) => this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM log WHERE status = ?", status).one().n;
     const log = { pending: count("PENDING"), failed: count("FAILED"), delivered: count("DELIVERED") };
@@ -322,39 +354,52 @@ export class Endpoint extends DurableObject<Env> {
     if (attempts.length === 0) return;
     const lastOk = Math.max(0, ...attempts.filter((a) => a.ok).map((a) => a.at));
     if (lastOk > 0) {
-      this.sql.exec("DELETE FROM meta WHERE k = 'failing_since'");
-      this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('last_success_at', ?)", String(lastOk));
+      if (this.health.failing !== false) this.meta.delete("failing_since");
+      this.health.failing = false;
+      this.meta.set("last_success_at", String(lastOk));
     } else {
       const since = Number(this.meta.get("failing_since") ?? Math.min(...attempts.map((a) => a.at)));
-      this.sql.exec("INSERT OR IGNORE INTO meta (k, v) VALUES ('failing_since', ?)", String(since));
+      this.meta.setIfAbsent("failing_since", String(since));
+      this.health.failing = true;
       if (now - since >= settings(this.env).disableAfterMs) {
-        this.sql.exec("DELETE FROM meta WHERE k = 'failing_since'");
+        this.meta.delete("failing_since");
+        this.health.failing = false;
         const days = Math.round((now - since) / 86_400_000);
         await disableWebhook(this.env, tenantId, subscriptionId, `every delivery failed for ${days} days with no success`);
       }
     }
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + 86_400_000);
+    await this.armRetention(now);
   }
 
+  /** The daily alarm that prunes the log; looked up once per activation, not per record. */
+  private async armRetention(now: number): Promise<void> {
+    if (this.health.alarmArmed) return;
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + 86_400_000);
+    this.health.alarmArmed = true;
+  }
+
+  /** One statement per entry: a new row, or the attempt appended to the row's list unless it is there already. */
   private upsert(e: LogEntry, now: number): void {
-    const row = this.sql.exec<{ attempts: string }>("SELECT attempts FROM log WHERE delivery_id = ?", e.deliveryId).toArray()[0];
-    const attempts = row ? (JSON.parse(row.attempts) as AttemptEntry[]) : [];
-    if (e.attempt && !attempts.some((a) => a.attempt === e.attempt?.attempt)) attempts.push(e.attempt);
-    attempts.sort((a, b) => a.attempt - b.attempt);
+    const attempt = e.attempt ? JSON.stringify(e.attempt) : null;
     this.sql.exec(
       `INSERT INTO log (delivery_id, event_id, partition_key, seq, status, attempts, created_at, updated_at, prev_seq)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (delivery_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-         updated_at = excluded.updated_at`,
+       ON CONFLICT (delivery_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+         attempts = CASE WHEN ? IS NULL OR EXISTS (SELECT 1 FROM json_each(log.attempts) WHERE json_extract(value, '$.attempt') = ?)
+           THEN log.attempts ELSE json_insert(log.attempts, '$[#]', json(?)) END`,
       e.deliveryId,
       e.eventId,
       e.partitionKey,
       e.sequence,
       e.status,
-      JSON.stringify(attempts),
-      now,
+      attempt === null ? "[]" : `[${attempt}]`,
+      // Outcomes are written in batches: a row is as new as its first attempt, not as its batch.
+      e.attempt?.at ?? now,
       now,
       e.previousSequence,
+      attempt,
+      e.attempt?.attempt ?? null,
+      attempt,
     );
   }
 
@@ -392,7 +437,10 @@ export class Endpoint extends DurableObject<Env> {
         sequence: r.seq,
         previousSequence: r.prev_seq,
         status: r.status,
-        attempts: (JSON.parse(r.attempts) as AttemptEntry[]).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+        // Appended as outcomes arrive, which is not always in attempt order.
+        attempts: (JSON.parse(r.attempts) as AttemptEntry[])
+          .sort((a, b) => a.attempt - b.attempt)
+          .map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
       })),
       nextCursor: rows.length > PAGE && last ? btoa(`${last.created_at}:${last.delivery_id}`) : null,
     };
@@ -455,6 +503,10 @@ export class Endpoint extends DurableObject<Env> {
 
   /** The webhook was deleted: forget everything. */
   async erase(): Promise<void> {
+    this.health = { failing: undefined, alarmArmed: false };
+    clearTimeout(this.backlogTimer);
+    this.backlogTimer = undefined;
+    this.unsavedBacklog.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     migrate(this.sql, MIGRATIONS); // a late message from a consumer batch still finds the tables
@@ -465,6 +517,7 @@ export class Endpoint extends DurableObject<Env> {
     this.sql.exec("DELETE FROM log WHERE updated_at < ? AND status != 'PENDING'", cutoff);
     const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM log").one().n;
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + 86_400_000);
+    this.health.alarmArmed = left > 0;
   }
 }
 

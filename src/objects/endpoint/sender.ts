@@ -24,6 +24,14 @@ import type { LogEntry } from "./log.js";
 
 /** Queues hold a delayed message for at most 12 h; longer backoffs are left to the partition's alarm. */
 const MAX_QUEUE_DELAY_S = 43_200;
+/**
+ * Outcomes of an unordered subscription are written back this long after the first of them
+ * finished, together with those that finish meanwhile: every record call to a partition has a
+ * fixed cost, and a receiver answering many requests a second would otherwise cost one call per
+ * answer. The receiver does not wait for it (its slot is freed on the answer); an ordered
+ * subscription's outcome is written at once, since its next delivery waits for it.
+ */
+const FLUSH_DELAY_MS = 100;
 
 export interface Job {
   msg: DeliveryMessage;
@@ -47,6 +55,7 @@ export interface Settled {
 export class Sender {
   private waiting: Job[] = [];
   private flushing = false;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly env: Env,
@@ -54,6 +63,8 @@ export class Sender {
     private readonly onSettled: (tenantId: string, sub: SubscriptionRecord, settled: Settled) => Promise<void>,
     /** The next rows of an ordered subscription, released by settling the ones before them. */
     private readonly onReleased: (tenantId: string, sub: SubscriptionRecord, messages: DeliveryMessage[]) => void,
+    /** A request finished at the receiver (its slot is free; a Retry-After pause applies now). */
+    private readonly onAnswered: (job: Job) => void,
   ) {}
 
   /** Begins and sends the jobs in the background; returns at once. */
@@ -99,8 +110,10 @@ export class Sender {
         .filter((j) => j.began)
         .map(async (j) => {
           await this.attempt(sub, j);
+          this.onAnswered(j);
           this.waiting.push(j);
-          await this.flush(tenantId, sub);
+          if (sub.ordering === "partition") await this.flush(tenantId, sub);
+          else this.flushSoon(tenantId, sub);
         }),
     );
   }
@@ -180,6 +193,16 @@ export class Sender {
         ...(base.error !== undefined ? { error: base.error } : {}),
       },
     };
+  }
+
+  private flushSoon(tenantId: string, sub: SubscriptionRecord): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush(tenantId, sub).catch((err: unknown) =>
+        console.error(JSON.stringify({ level: "error", message: "endpoint sender failed", error: String(err) })),
+      );
+    }, FLUSH_DELAY_MS);
   }
 
   /** Settles whatever finished since the last flush (outcomes arriving meanwhile wait for the next). */

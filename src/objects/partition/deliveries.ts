@@ -33,12 +33,28 @@ export interface RecordRequest {
   outcome: AttemptOutcome;
 }
 
-export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: number): BeginResult {
-  const row = sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE id = ?", req.deliveryId).toArray()[0];
-  if (row?.status !== "PENDING" || row.blocked === 1) return { stale: true };
+/** What begin found: the result and the row's subscription (undefined: no such row). */
+export interface Begun {
+  result: BeginResult;
+  subscriptionId?: string;
+  /** The row was created for an ordered subscription. */
+  ordered?: boolean;
+}
+
+export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: number): Begun {
+  // The row and its event in one statement: a begin is on every delivery's path.
+  const row = sql
+    .exec<DeliveryRow & { body: string }>(
+      "SELECT d.*, e.body AS body FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?",
+      req.deliveryId,
+    )
+    .toArray()[0];
+  if (!row) return { result: { stale: true } };
+  const found = { subscriptionId: row.subscription_id, ordered: row.ordered === 1 };
+  if (row.status !== "PENDING" || row.blocked === 1) return { result: { stale: true }, ...found };
   if ("drop" in req) {
     sql.exec("UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ?", req.drop, now, req.deliveryId);
-    return { dropped: { eventId: row.event_id, sequence: row.seq, previousSequence: row.prev_seq } };
+    return { result: { dropped: { eventId: row.event_id, sequence: row.seq, previousSequence: row.prev_seq } }, ...found };
   }
   if ("deferUntil" in req) {
     sql.exec(
@@ -47,9 +63,9 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
       now,
       req.deliveryId,
     );
-    return { deferred: true };
+    return { result: { deferred: true }, ...found };
   }
-  if (row.attempts >= req.attempt) return { stale: true };
+  if (row.attempts >= req.attempt) return { result: { stale: true }, ...found };
   sql.exec(
     "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
     req.attempt,
@@ -57,74 +73,105 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
     now,
     req.deliveryId,
   );
-  const ev = sql.exec<{ seq: number; body: string }>("SELECT seq, body FROM events WHERE id = ?", row.event_id).one();
   return {
-    began: {
-      event: { body: ev.body, sequence: ev.seq },
-      attempt: req.attempt,
-      attemptBase: row.attempt_base,
-      subscriptionId: row.subscription_id,
-      previousSequence: row.prev_seq,
-      ...(row.replay_id !== null ? { replayId: row.replay_id } : {}),
+    result: {
+      began: {
+        event: { body: row.body, sequence: row.seq },
+        attempt: req.attempt,
+        attemptBase: row.attempt_base,
+        subscriptionId: row.subscription_id,
+        previousSequence: row.prev_seq,
+        ...(row.replay_id !== null ? { replayId: row.replay_id } : {}),
+      },
     },
+    ...found,
   };
 }
 
-/** Writes an outcome back: settled, or pending with its next attempt time and lease. True when it settled the row. */
-export function record(sql: SqlStorage, { deliveryId, outcome }: RecordRequest, now: number, leaseMs: number): boolean {
+/**
+ * Writes an outcome back: settled, or pending with its next attempt time and lease. Returns the
+ * row's subscription when this outcome changed the row (an older attempt's late outcome does
+ * not), and whether it settled it. The attempt itself is kept in the endpoint's delivery log.
+ */
+export function record(
+  sql: SqlStorage,
+  { deliveryId, outcome }: RecordRequest,
+  now: number,
+  leaseMs: number,
+): { subscriptionId: string; settled: boolean } | undefined {
   const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
-  const updated = sql.exec(
-    `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-       WHERE id = ? AND status = 'PENDING' AND attempts = ?`,
-    outcome.settle ?? "PENDING",
-    nextAt,
-    nextAt === null ? now : nextAt + leaseMs,
-    outcome.error ?? null,
-    now,
-    deliveryId,
-    outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
-  ).rowsWritten;
-  sql.exec(
-    "INSERT OR REPLACE INTO attempts (delivery_id, attempt, status_code, duration_ms, error, at) VALUES (?, ?, ?, ?, ?, ?)",
-    deliveryId,
-    outcome.attempt,
-    outcome.statusCode ?? null,
-    outcome.durationMs,
-    outcome.error ?? null,
-    now,
-  );
-  return updated > 0 && outcome.settle !== undefined;
+  const row = sql
+    .exec<{ subscription_id: string }>(
+      `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
+       WHERE id = ? AND status = 'PENDING' AND attempts = ? RETURNING subscription_id`,
+      outcome.settle ?? "PENDING",
+      nextAt,
+      nextAt === null ? now : nextAt + leaseMs,
+      outcome.error ?? null,
+      now,
+      deliveryId,
+      outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
+    )
+    .toArray()[0];
+  return row ? { subscriptionId: row.subscription_id, settled: outcome.settle !== undefined } : undefined;
 }
 
 /**
- * Unblocks the rows of `subscriptionId` that may go now and returns them (to be sent): for an
- * ordered subscription the lowest waiting row once no earlier row is unsettled; with `all`
- * (the subscription is no longer ordered) every waiting row.
+ * The ordered subscriptions' waiting rows. Knows which subscriptions have no blocked row here, so
+ * settling or beginning an unordered subscription's delivery costs no query; whoever blocks a row
+ * says so with `blocked`.
  */
-export function release(sql: SqlStorage, subscriptionId: string, now: number, handoffMs: number, all = false): DeliveryRow[] {
-  const waiting = sql
-    .exec<DeliveryRow>(
-      "SELECT * FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' AND blocked = 1 ORDER BY seq LIMIT ?",
-      subscriptionId,
-      all ? 1000 : 1,
-    )
-    .toArray();
-  const first = waiting[0];
-  if (!first) return [];
-  if (!all) {
-    const ahead = sql
-      .exec(
-        "SELECT 1 FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' AND blocked = 0 AND seq < ? LIMIT 1",
+export class OrderedRows {
+  /** Subscriptions known to have no blocked row in this partition. */
+  private readonly clear = new Set<string>();
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** A transaction rolled back: what was learnt inside it may be false now. */
+  forget(): void {
+    this.clear.clear();
+  }
+
+  /** A row of this subscription was written with blocked = 1. */
+  blocked(subscriptionId: string): void {
+    this.clear.delete(subscriptionId);
+  }
+
+  /**
+   * Unblocks the rows of `subscriptionId` that may go now and returns them (to be sent): for an
+   * ordered subscription the lowest waiting row once no earlier row is unsettled; with `all`
+   * (the subscription is no longer ordered) every waiting row.
+   */
+  release(subscriptionId: string, now: number, handoffMs: number, all = false): DeliveryRow[] {
+    if (this.clear.has(subscriptionId)) return [];
+    const waiting = this.sql
+      .exec<DeliveryRow>(
+        "SELECT * FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' AND blocked = 1 ORDER BY seq LIMIT ?",
         subscriptionId,
-        first.seq,
+        all ? 1000 : 1,
       )
       .toArray();
-    if (ahead.length > 0) return [];
+    const first = waiting[0];
+    if (!first) {
+      this.clear.add(subscriptionId);
+      return [];
+    }
+    if (!all) {
+      const ahead = this.sql
+        .exec(
+          "SELECT 1 FROM deliveries WHERE subscription_id = ? AND status = 'PENDING' AND blocked = 0 AND seq < ? LIMIT 1",
+          subscriptionId,
+          first.seq,
+        )
+        .toArray();
+      if (ahead.length > 0) return [];
+    }
+    for (const row of waiting) {
+      this.sql.exec("UPDATE deliveries SET blocked = 0, lease_until = ?, updated_at = ? WHERE id = ?", now + handoffMs, now, row.id);
+    }
+    // More than 1,000 waited: the next call looks again.
+    return waiting;
   }
-  for (const row of waiting) {
-    sql.exec("UPDATE deliveries SET blocked = 0, lease_until = ?, updated_at = ? WHERE id = ?", now + handoffMs, now, row.id);
-  }
-  return waiting;
 }
 
 /** The unsettled rows of each subscription here (for the endpoints' backlog figures). */

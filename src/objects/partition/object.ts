@@ -27,9 +27,9 @@ import {
   backlogOf,
   begin,
   messageFor,
+  OrderedRows,
   type RecordRequest,
   record,
-  release,
 } from "./deliveries.js";
 import { LiveTail, MAX_TAILS } from "./live-tail.js";
 import { type ReplayProgress, type ReplayStep, replayStep } from "./replay.js";
@@ -59,6 +59,7 @@ export class Partition extends DurableObject<Env> {
   private readonly meta: Meta;
   private readonly timer: Alarm;
   private readonly tail: LiveTail;
+  private readonly ordered: OrderedRows;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,6 +67,7 @@ export class Partition extends DurableObject<Env> {
     this.meta = new Meta(this.sql);
     this.timer = new Alarm(ctx.storage);
     this.tail = new LiveTail(ctx, this.sql);
+    this.ordered = new OrderedRows(this.sql);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, MIGRATIONS);
       // The log's last sequence; the meta row keeps it when pruning has emptied the log.
@@ -78,6 +80,7 @@ export class Partition extends DurableObject<Env> {
 
   async publish(tenantId: string, partitionKey: string, items: PublishItem[]): Promise<PublishResult[]> {
     const now = Date.now();
+    const sentLease = this.sentLease(now);
     const fresh: DeliveryMessage[] = [];
     const seqBefore = this.seq;
     const appended: StoredEventText[] = [];
@@ -86,10 +89,11 @@ export class Partition extends DurableObject<Env> {
       results = this.ctx.storage.transactionSync(() => {
         // The alarm needs both to build queue messages; they never change for an object.
         if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
-        return items.map((item) => this.append(item, now, fresh, appended, tenantId, partitionKey));
+        return items.map((item) => this.append(item, now, sentLease, fresh, appended, tenantId, partitionKey));
       });
     } catch (err) {
       this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
+      this.ordered.forget();
       throw err;
     }
     this.named = true;
@@ -103,8 +107,8 @@ export class Partition extends DurableObject<Env> {
     }
     if (fresh.length > 0) {
       // Armed before anything is awaited, so a crash during sendBatch still wakes the object.
-      await this.timer.wakeBy(now + HANDOFF_MS);
-      await this.dispatch(fresh, now);
+      await this.timer.wakeBy(sentLease);
+      await this.dispatchLeased(fresh, now);
     } else if (!this.timer.isSet) {
       await this.timer.wakeBy(this.nextPrune() ?? now + settings(this.env).retentionMs);
     }
@@ -114,6 +118,7 @@ export class Partition extends DurableObject<Env> {
   private append(
     item: PublishItem,
     now: number,
+    sentLease: number,
     fresh: DeliveryMessage[],
     appended: StoredEventText[],
     tenantId: string,
@@ -161,23 +166,58 @@ export class Partition extends DurableObject<Env> {
         sequence,
         sub.id,
         sub.name,
-        blocked ? BLOCKED_LEASE : now + HANDOFF_MS,
+        blocked ? BLOCKED_LEASE : sentLease,
         now,
         now,
         previous,
         sub.ordered ? 1 : 0,
         blocked ? 1 : 0,
       );
-      if (!blocked) {
+      if (blocked) this.ordered.blocked(sub.id);
+      else {
         fresh.push({ kind: "delivery", tenantId, partitionKey, deliveryId, subscriptionId: sub.id, attempt: 1, sentAt: now });
       }
     }
     return result;
   }
 
+  /** How long a row handed to the queue now is leased: the lease plus the queue's observed lag. */
+  private sentLease(now: number): number {
+    return now + settings(this.env).leaseMs + Math.min(MAX_LAG_MS, 2 * this.queueLagMs);
+  }
+
+  /**
+   * A publish's new rows are written already leased as sent, which saves a write (and a commit)
+   * per publish: a chunk the queue refuses gets the short hand-off lease instead, so the alarm
+   * sends it again soon; if the object dies before the send, the rows go when the lease runs out.
+   */
+  private async dispatchLeased(messages: DeliveryMessage[], now: number): Promise<void> {
+    let refused = false;
+    await sendInChunks(
+      messages,
+      (chunk) => this.sendToQueue(chunk),
+      () => {},
+      "delivery",
+      (chunk) => {
+        refused = true;
+        inSlices(
+          chunk.map((m) => m.deliveryId),
+          1,
+          (ids, marks) =>
+            this.sql.exec(
+              `UPDATE deliveries SET lease_until = ? WHERE status = 'PENDING' AND attempts = 0 AND id IN (${marks})`,
+              now + HANDOFF_MS,
+              ...ids,
+            ),
+        );
+      },
+    );
+    if (refused) await this.timer.rearm(Date.now(), this.nextLease());
+  }
+
   /** Hands rows to the Deliveries queue; a row the queue took is leased for the queue's lag too. */
   protected async dispatch(messages: DeliveryMessage[], now: number): Promise<void> {
-    const leaseUntil = now + settings(this.env).leaseMs + Math.min(MAX_LAG_MS, 2 * this.queueLagMs);
+    const leaseUntil = this.sentLease(now);
     await sendInChunks(
       messages.map((m) => ({ ...m, sentAt: now })),
       (chunk) => this.sendToQueue(chunk),
@@ -283,7 +323,6 @@ export class Partition extends DurableObject<Env> {
       cutoff,
     );
     this.sql.exec("DELETE FROM deliveries WHERE created_at < ? AND status != 'PENDING'", cutoff);
-    this.sql.exec("DELETE FROM attempts WHERE delivery_id NOT IN (SELECT id FROM deliveries)");
   }
 
   private nextLease(): number | null {
@@ -370,14 +409,13 @@ export class Partition extends DurableObject<Env> {
     const { leaseMs } = settings(this.env);
     const touched = new Set<string>();
     const released: DeliveryRow[] = [];
-    const results = this.ctx.storage.transactionSync(() =>
+    const results = this.transaction(() =>
       requests.map((r) => {
-        const result = begin(this.sql, r, now, leaseMs);
-        const sub = this.subscriptionOf(r.deliveryId);
+        const { result, subscriptionId: sub, ordered } = begin(this.sql, r, now, leaseMs);
         if (sub) touched.add(sub);
-        if (sub && "dropped" in result) released.push(...release(this.sql, sub, now, HANDOFF_MS));
+        if (sub && "dropped" in result) released.push(...this.ordered.release(sub, now, HANDOFF_MS));
         // The subscription is no longer ordered: its waiting rows go now.
-        if (sub && "ordered" in r && !r.ordered) released.push(...release(this.sql, sub, now, HANDOFF_MS, true));
+        if (sub && ordered && "ordered" in r && !r.ordered) released.push(...this.ordered.release(sub, now, HANDOFF_MS, true));
         return result;
       }),
     );
@@ -396,12 +434,13 @@ export class Partition extends DurableObject<Env> {
     const now = Date.now();
     const { leaseMs } = settings(this.env);
     const touched = new Set<string>();
-    const released = this.ctx.storage.transactionSync(() => {
+    const released = this.transaction(() => {
       const out: DeliveryRow[] = [];
       for (const r of requests) {
-        const sub = this.subscriptionOf(r.deliveryId);
-        if (sub) touched.add(sub);
-        if (record(this.sql, r, now, leaseMs) && sub) out.push(...release(this.sql, sub, now, HANDOFF_MS));
+        const changed = record(this.sql, r, now, leaseMs);
+        if (!changed) continue;
+        touched.add(changed.subscriptionId);
+        if (changed.settled) out.push(...this.ordered.release(changed.subscriptionId, now, HANDOFF_MS));
       }
       return out;
     });
@@ -429,7 +468,9 @@ export class Partition extends DurableObject<Env> {
   /** One bounded step of a replay here (replay.ts); the new deliveries are sent at once. */
   async replay(step: ReplayStep): Promise<ReplayProgress> {
     const now = Date.now();
-    const { progress, rows } = this.ctx.storage.transactionSync(() => replayStep(this.sql, step, now, HANDOFF_MS));
+    // The step may block rows of an ordered subscription.
+    this.ordered.blocked(step.subscription.id);
+    const { progress, rows } = this.transaction(() => replayStep(this.sql, step, now, HANDOFF_MS));
     if (rows.length > 0) {
       await this.timer.wakeBy(now + HANDOFF_MS);
       await this.dispatch(this.messages(rows, now), now);
@@ -437,8 +478,14 @@ export class Partition extends DurableObject<Env> {
     return progress;
   }
 
-  private subscriptionOf(deliveryId: string): string | undefined {
-    return this.sql.exec<{ s: string }>("SELECT subscription_id AS s FROM deliveries WHERE id = ?", deliveryId).toArray()[0]?.s;
+  /** One SQLite transaction; if it rolls back, what the ordered rows learnt inside it is forgotten. */
+  private transaction<T>(run: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(run);
+    } catch (err) {
+      this.ordered.forget();
+      throw err;
+    }
   }
 
   /**
@@ -465,7 +512,8 @@ export class Partition extends DurableObject<Env> {
         id,
       );
       queued.push(id);
-      if (!blocked) send.push(row);
+      if (blocked) this.ordered.blocked(row.subscription_id);
+      else send.push(row);
     }
     if (send.length > 0) {
       await this.timer.wakeBy(now + HANDOFF_MS);

@@ -30,6 +30,13 @@ export const MIGRATIONS = [
   "ALTER TABLE deliveries ADD COLUMN replay_id TEXT",
   // Single-use tokens that open the live tail from a browser (live-tail.ts).
   STREAM_TOKENS_TABLE,
+  // One index for a subscription's rows by state: finding the next blocked row of an ordered
+  // subscription is a seek (it used to walk every pending row, on every begin and every record),
+  // and the backlog's count and oldest time are read from the index alone.
+  "DROP INDEX deliveries_subscription",
+  "CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, status, blocked, seq, created_at)",
+  // Attempts are kept in the endpoint's delivery log; this table was written and never read.
+  "DROP TABLE attempts",
 ];
 
 export interface DeliveryRow {
