@@ -16,10 +16,12 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (!WITH_BODY.has(c.req.method)) return next();
   const declared = Number(c.req.header("content-length") ?? "NaN");
   if (declared > LIMITS.requestBodyBytes) throw tooLarge();
-  const raw = await readLimited(c.req.raw.body, LIMITS.requestBodyBytes);
-  if (raw === null) throw tooLarge();
+  // A declared length is the body's exact length (HTTP framing), checked above: read it at once.
+  // Without one (chunked), read up to the limit.
+  const text = Number.isFinite(declared) ? await c.req.raw.text() : await readLimitedText(c.req.raw.body);
+  if (text === null) throw tooLarge();
   const type = c.req.header("content-type");
-  if (raw.length === 0) {
+  if (text.length === 0) {
     // Routes whose body is optional accept an empty body with no content type (redeliver, retry, test).
     c.req.bodyCache.json = Promise.resolve(undefined);
     return next();
@@ -38,13 +40,18 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(raw));
+    value = JSON.parse(text);
   } catch (err) {
     throw new AppError("BAD_JSON", `The request body is not valid JSON: ${(err as Error).message}`);
   }
   c.req.bodyCache.json = Promise.resolve(value);
   await next();
 });
+
+async function readLimitedText(body: ReadableStream<Uint8Array> | null): Promise<string | null> {
+  const raw = await readLimited(body, LIMITS.requestBodyBytes);
+  return raw === null ? null : new TextDecoder().decode(raw);
+}
 
 function tooLarge(): AppError {
   return new AppError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${LIMITS.requestBodyBytes} bytes.`);
