@@ -14,7 +14,8 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
 export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (!WITH_BODY.has(c.req.method)) return next();
-  const declared = Number(c.req.header("content-length") ?? "NaN");
+  const length = c.req.header("content-length");
+  const declared = length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : Number.NaN;
   if (declared > LIMITS.requestBodyBytes) throw tooLarge();
   // A declared length is the body's exact length (HTTP framing), checked above: read it at once.
   // Without one (chunked), read up to the limit.

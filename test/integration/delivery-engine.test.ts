@@ -236,6 +236,28 @@ describe("ordered delivery per partition", () => {
     const requests = await waitFor(hook.name, 5, 15_000);
     expect(requests.map(seqOf).sort()).toEqual([1, 1, 2, 3, 4]);
   }, 25_000);
+
+  it("after PATCH ordering none, the next new event releases the waiting deliveries while the head is in a long backoff", async () => {
+    const { apiKey } = await newTenant();
+    const hook = bucket("ordered-patch-backoff");
+    await script(hook.name, { responses: [{ status: 500 }, { status: 200 }] });
+    const created = await register(apiKey, {
+      url: hook.url,
+      ordering: "partition",
+      retryPolicy: { maxAttempts: 5, backoffMs: 600_000, timeoutMs: 5000 },
+    });
+    await publish(apiKey, { partitionKey: "pb" });
+    await waitFor(hook.name, 1);
+    for (let i = 0; i < 3; i++) await publish(apiKey, { partitionKey: "pb" });
+    const patched = await call(`/webhooks/${created.webhookId}`, { method: "PATCH", key: apiKey, body: { ordering: "none" } });
+    expect(patched.status).toBe(200);
+    // Past the isolates' 2 s subscription cache, a new event is published unordered; beginning it
+    // lets 2–4 go too, though 1 waits ten minutes for its retry.
+    await new Promise((r) => setTimeout(r, 2_200));
+    await publish(apiKey, { partitionKey: "pb" });
+    const requests = await waitFor(hook.name, 5, 10_000);
+    expect(requests.map(seqOf).sort()).toEqual([1, 2, 3, 4, 5]);
+  }, 25_000);
 });
 
 describe("the previous sequence", () => {

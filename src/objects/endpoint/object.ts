@@ -34,6 +34,8 @@ const DEFAULT_MAX_IN_FLIGHT = 100;
  * rows' leases send them again.
  */
 const LOCAL_WAIT_MAX = 2_000;
+/** At most this many answers wait to be written back before new deliveries wait too. */
+const MAX_UNRECORDED = 1_000;
 /** The backlog the partitions report is written at most this often. */
 const BACKLOG_SAVE_MS = 1_000;
 
@@ -161,6 +163,8 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   private admitFor(sub: SubscriptionRecord, count: number) {
+    // Answers are written back in batches; if the partitions fall behind, new deliveries wait.
+    if (this.sender.unrecorded >= MAX_UNRECORDED) return { admitted: [], retryAt: Date.now() + 100 };
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
     const limit = { maxInFlight: DEFAULT_MAX_IN_FLIGHT, ...sub.rateLimit };
     return this.gate.admit(Date.now(), count, limit, policy.timeoutMs + 1_000, false);
@@ -279,6 +283,11 @@ export class Endpoint extends DurableObject<Env> {
    */
   private updateBacklog(backlog: Settled["backlog"]): void {
     for (const b of backlog) this.unsavedBacklog.set(b.partitionKey, b);
+    // A partition's last figure (nothing pending) is written at once: nothing may come to correct it.
+    if (backlog.some((b) => b.pending === 0)) {
+      this.saveBacklog();
+      return;
+    }
     if (this.unsavedBacklog.size > 0 && !this.backlogTimer) {
       this.backlogTimer = setTimeout(() => this.saveBacklog(), BACKLOG_SAVE_MS);
     }
@@ -504,6 +513,7 @@ export class Endpoint extends DurableObject<Env> {
   /** The webhook was deleted: forget everything. */
   async erase(): Promise<void> {
     this.health = { failing: undefined, alarmArmed: false };
+    this.sender.stop();
     clearTimeout(this.backlogTimer);
     this.backlogTimer = undefined;
     this.unsavedBacklog.clear();

@@ -56,6 +56,8 @@ export class Sender {
   private waiting: Job[] = [];
   private flushing = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Jobs of the flush pass in progress. */
+  private recording = 0;
 
   constructor(
     private readonly env: Env,
@@ -112,7 +114,8 @@ export class Sender {
           await this.attempt(sub, j);
           this.onAnswered(j);
           this.waiting.push(j);
-          if (sub.ordering === "partition") await this.flush(tenantId, sub);
+          // The next row of an ordered stream waits for this outcome; a 410 disables the webhook.
+          if (sub.ordering === "partition" || j.disable) await this.flush(tenantId, sub);
           else this.flushSoon(tenantId, sub);
         }),
     );
@@ -195,6 +198,18 @@ export class Sender {
     };
   }
 
+  /** Answers not yet written back to their partitions (new deliveries wait while there are too many). */
+  get unrecorded(): number {
+    return this.waiting.length + this.recording;
+  }
+
+  /** The object's webhook was deleted: forget what waits. */
+  stop(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.waiting = [];
+  }
+
   private flushSoon(tenantId: string, sub: SubscriptionRecord): void {
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
@@ -213,6 +228,7 @@ export class Sender {
       while (this.waiting.length > 0) {
         const jobs = this.waiting;
         this.waiting = [];
+        this.recording = jobs.length;
         const backlog: Settled["backlog"] = [];
         const released: DeliveryMessage[] = [];
         await Promise.all(
@@ -237,6 +253,9 @@ export class Sender {
       }
     } finally {
       this.flushing = false;
+      this.recording = 0;
+      // A pass that failed (or answers that came during it) must not leave outcomes unwritten.
+      if (this.waiting.length > 0) this.flushSoon(tenantId, sub);
     }
   }
 

@@ -37,21 +37,21 @@ export interface RecordRequest {
 export interface Begun {
   result: BeginResult;
   subscriptionId?: string;
-  /** The row was created for an ordered subscription. */
-  ordered?: boolean;
 }
 
 export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: number): Begun {
   // The row and its event in one statement: a begin is on every delivery's path.
   const row = sql
-    .exec<DeliveryRow & { body: string }>(
-      "SELECT d.*, e.body AS body FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?",
+    .exec<DeliveryRow & { body: string | null }>(
+      "SELECT d.*, e.body AS body FROM deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.id = ?",
       req.deliveryId,
     )
     .toArray()[0];
   if (!row) return { result: { stale: true } };
-  const found = { subscriptionId: row.subscription_id, ordered: row.ordered === 1 };
+  const found = { subscriptionId: row.subscription_id };
   if (row.status !== "PENDING" || row.blocked === 1) return { result: { stale: true }, ...found };
+  // A redelivered row whose event was pruned meanwhile (past retention) has nothing to send.
+  if (row.body === null && !("drop" in req)) req = { deliveryId: req.deliveryId, drop: "the event is past retention and no longer stored" };
   if ("drop" in req) {
     sql.exec("UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ?", req.drop, now, req.deliveryId);
     return { result: { dropped: { eventId: row.event_id, sequence: row.seq, previousSequence: row.prev_seq } }, ...found };
@@ -76,7 +76,7 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
   return {
     result: {
       began: {
-        event: { body: row.body, sequence: row.seq },
+        event: { body: row.body as string, sequence: row.seq },
         attempt: req.attempt,
         attemptBase: row.attempt_base,
         subscriptionId: row.subscription_id,

@@ -108,7 +108,7 @@ export class Partition extends DurableObject<Env> {
     if (fresh.length > 0) {
       // Armed before anything is awaited, so a crash during sendBatch still wakes the object.
       await this.timer.wakeBy(sentLease);
-      await this.dispatchLeased(fresh, now);
+      await this.dispatchLeased(fresh, now, sentLease);
     } else if (!this.timer.isSet) {
       await this.timer.wakeBy(this.nextPrune() ?? now + settings(this.env).retentionMs);
     }
@@ -191,7 +191,7 @@ export class Partition extends DurableObject<Env> {
    * per publish: a chunk the queue refuses gets the short hand-off lease instead, so the alarm
    * sends it again soon; if the object dies before the send, the rows go when the lease runs out.
    */
-  private async dispatchLeased(messages: DeliveryMessage[], now: number): Promise<void> {
+  private async dispatchLeased(messages: DeliveryMessage[], now: number, sentLease: number): Promise<void> {
     let refused = false;
     await sendInChunks(
       messages,
@@ -202,11 +202,14 @@ export class Partition extends DurableObject<Env> {
         refused = true;
         inSlices(
           chunk.map((m) => m.deliveryId),
-          1,
+          2,
           (ids, marks) =>
             this.sql.exec(
-              `UPDATE deliveries SET lease_until = ? WHERE status = 'PENDING' AND attempts = 0 AND id IN (${marks})`,
+              // Only a lease nobody has moved since the publish (a send that failed but got through
+              // may have been begun or deferred meanwhile).
+              `UPDATE deliveries SET lease_until = ? WHERE status = 'PENDING' AND lease_until = ? AND id IN (${marks})`,
               now + HANDOFF_MS,
+              sentLease,
               ...ids,
             ),
         );
@@ -411,11 +414,11 @@ export class Partition extends DurableObject<Env> {
     const released: DeliveryRow[] = [];
     const results = this.transaction(() =>
       requests.map((r) => {
-        const { result, subscriptionId: sub, ordered } = begin(this.sql, r, now, leaseMs);
+        const { result, subscriptionId: sub } = begin(this.sql, r, now, leaseMs);
         if (sub) touched.add(sub);
         if (sub && "dropped" in result) released.push(...this.ordered.release(sub, now, HANDOFF_MS));
-        // The subscription is no longer ordered: its waiting rows go now.
-        if (sub && ordered && "ordered" in r && !r.ordered) released.push(...this.ordered.release(sub, now, HANDOFF_MS, true));
+        // The subscription is no longer ordered: its waiting rows go now (no query once it has none).
+        if (sub && "ordered" in r && !r.ordered) released.push(...this.ordered.release(sub, now, HANDOFF_MS, true));
         return result;
       }),
     );
