@@ -1,5 +1,6 @@
 /**
- * Starts `wrangler dev` for one benchmark run and stops it again.
+ * Starts the worker (`wrangler dev` without its devtools relay: dev-server.mjs) for one benchmark
+ * run and stops it again.
  *
  * The worker runs from a snapshot of src/ and wrangler.toml copied into a temp folder (with a
  * symlink to node_modules): wrangler dev watches its sources and reloads on every save, and a
@@ -64,25 +65,15 @@ export class WranglerDev {
     const app = this.app;
     const state = join(this.tmp, "state");
     this.port ??= await freePort();
-    const inspector = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     const log = createWriteStream(this.logPath);
+    // wrangler dev without its devtools relay (dev-server.mjs says why).
     const args = [
-      join(this.root, "node_modules", "wrangler", "bin", "wrangler.js"),
-      "dev",
-      "--port",
+      join(this.root, "bench", "lib", "dev-server.mjs"),
+      join(app, this.config ?? "wrangler.toml"),
       String(this.port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      "--persist-to",
       state,
-      ...(this.config ? ["--config", this.config] : []),
-      ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      JSON.stringify(this.vars),
     ];
     this.child = spawn(process.execPath, args, {
       cwd: app,
