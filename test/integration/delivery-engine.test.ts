@@ -217,40 +217,37 @@ describe("ordered delivery per partition", () => {
     expect(atStop).toBeLessThan(30);
   }, 20_000);
 
-  it("PATCH ordering to none releases the waiting deliveries", async () => {
+  /**
+   * An ordered webhook whose first delivery of partition `key` fails (retried after `backoffMs`)
+   * while 3 more events wait behind it; then PATCH ordering none.
+   */
+  async function orderedStuckThenUnordered(name: string, key: string, backoffMs: number) {
     const { apiKey } = await newTenant();
-    const hook = bucket("ordered-patch");
+    const hook = bucket(name);
     await script(hook.name, { responses: [{ status: 500 }, { status: 200 }] });
     const created = await register(apiKey, {
       url: hook.url,
       ordering: "partition",
-      retryPolicy: { maxAttempts: 5, backoffMs: 2000, timeoutMs: 5000 },
+      retryPolicy: { maxAttempts: 5, backoffMs, timeoutMs: 5000 },
     });
-    await publish(apiKey, { partitionKey: "pt" });
+    await publish(apiKey, { partitionKey: key });
     await waitFor(hook.name, 1);
-    for (let i = 0; i < 3; i++) await publish(apiKey, { partitionKey: "pt" });
+    for (let i = 0; i < 3; i++) await publish(apiKey, { partitionKey: key });
     const patched = await call(`/webhooks/${created.webhookId}`, { method: "PATCH", key: apiKey, body: { ordering: "none" } });
     expect(patched.status).toBe(200);
     expect((await json<{ ordering: string }>(patched)).ordering).toBe("none");
+    return { apiKey, hook };
+  }
+
+  it("PATCH ordering to none releases the waiting deliveries", async () => {
+    const { hook } = await orderedStuckThenUnordered("ordered-patch", "pt", 2000);
     // The retry of 1 (after its backoff) finds the subscription unordered: 2–4 go at once.
     const requests = await waitFor(hook.name, 5, 15_000);
     expect(requests.map(seqOf).sort()).toEqual([1, 1, 2, 3, 4]);
   }, 25_000);
 
   it("after PATCH ordering none, the next new event releases the waiting deliveries while the head is in a long backoff", async () => {
-    const { apiKey } = await newTenant();
-    const hook = bucket("ordered-patch-backoff");
-    await script(hook.name, { responses: [{ status: 500 }, { status: 200 }] });
-    const created = await register(apiKey, {
-      url: hook.url,
-      ordering: "partition",
-      retryPolicy: { maxAttempts: 5, backoffMs: 600_000, timeoutMs: 5000 },
-    });
-    await publish(apiKey, { partitionKey: "pb" });
-    await waitFor(hook.name, 1);
-    for (let i = 0; i < 3; i++) await publish(apiKey, { partitionKey: "pb" });
-    const patched = await call(`/webhooks/${created.webhookId}`, { method: "PATCH", key: apiKey, body: { ordering: "none" } });
-    expect(patched.status).toBe(200);
+    const { apiKey, hook } = await orderedStuckThenUnordered("ordered-patch-backoff", "pb", 600_000);
     // Past the isolates' 2 s subscription cache, a new event is published unordered; beginning it
     // lets 2–4 go too, though 1 waits ten minutes for its retry.
     await new Promise((r) => setTimeout(r, 2_200));
