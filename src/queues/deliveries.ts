@@ -147,7 +147,7 @@ async function resendDeferred(env: Env, items: Item[]): Promise<void> {
     (chunk) =>
       env.DELIVERIES.sendBatch(
         chunk.map((i) => {
-          const { sentAt: _sent, event: _event, ...body } = i.msg;
+          const { sentAt: _sent, ...body } = i.msg;
           const delaySeconds = Math.min(MAX_QUEUE_DELAY_S, Math.max(1, Math.ceil(((i.deferUntil ?? now) - now) / 1000)));
           return { body, delaySeconds, contentType: "json" as const };
         }),

@@ -68,7 +68,7 @@ export async function publishEnvelopes(env: Env, tenantId: string, envelopes: Ev
       body: serialized.get(envelope) ?? JSON.stringify(envelope),
       subscribers: matched.map((s) => s.name),
       ...(envelope.routingKey !== undefined ? { routedTo: matched.filter((s) => s.routingKeys.length > 0).map((s) => s.name) } : {}),
-      targets: matched.map((s) => ({ id: s.id, name: s.name, ordered: s.ordering === "partition", push: s.url !== undefined })),
+      targets: matched.map((s) => ({ id: s.id, name: s.name, ordered: s.ordering === "partition" })),
     };
     const group = groups.get(envelope.partitionKey) ?? [];
     group.push({ at, item });

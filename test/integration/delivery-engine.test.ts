@@ -58,7 +58,7 @@ const byPartition = (rs: Got[]) => {
   for (const r of rs) map.set(r.headers["x-partition-key"] ?? "", [...(map.get(r.headers["x-partition-key"] ?? "") ?? []), r]);
   return map;
 };
-type LogRow = { status: string; sequence: number; previousSequence: number; partitionKey: string; attempts: unknown[] };
+type LogRow = { status: string; sequence: number; previousSequence: number; partitionKey: string };
 /** Every page of a webhook's delivery log, newest first. */
 async function fullLog(apiKey: string, id: string): Promise<LogRow[]> {
   const rows: LogRow[] = [];
@@ -82,38 +82,6 @@ const settled = async (apiKey: string, id: string, n: number, timeout = 20_000) 
     },
     { timeout, interval: 200 },
   );
-
-describe("a first attempt whose message carries the event", () => {
-  it("is sent without a begin call and recorded as attempt 1; a large event goes through begin", async () => {
-    const { apiKey } = await newTenant();
-    const hook = bucket("inline");
-    const created = await register(apiKey, { url: hook.url });
-    const begins = vi.spyOn(Partition.prototype, "beginAttempts");
-    try {
-      const small = await publish(apiKey, { partitionKey: "inline", data: { n: 1 } });
-      await waitFor(hook.name, 1);
-      expect(begins.mock.calls.flatMap(([requests]) => requests)).toHaveLength(0);
-      // Over the size carried in a message (4,000 characters), the endpoint asks the partition.
-      const large = await publish(apiKey, { partitionKey: "inline", data: { blob: "x".repeat(5_000) } });
-      const got = await waitFor(hook.name, 2);
-      expect(begins.mock.calls.flatMap(([requests]) => requests)).toHaveLength(1);
-      expect(got.map(seqOf).sort()).toEqual([small.sequence, large.sequence]);
-      expect(got.map((r) => r.headers["x-delivery-attempt"])).toEqual(["1", "1"]);
-      expect(got.map(prevOf).sort()).toEqual([0, small.sequence]);
-      // The partition's row and the log both show one attempt, delivered.
-      await vi.waitFor(async () => {
-        const ev = await json<{ deliveries: Array<{ status: string; attempts: number }> }>(
-          await call(`/events/${small.eventId}?partitionKey=inline`, { key: apiKey }),
-        );
-        expect(ev.deliveries).toMatchObject([{ status: "DELIVERED", attempts: 1 }]);
-      });
-      const log = await settled(apiKey, created.webhookId, 2);
-      expect(log.map((d) => d.attempts.length)).toEqual([1, 1]);
-    } finally {
-      begins.mockRestore();
-    }
-  }, 20_000);
-});
 
 describe("ordered delivery per partition", () => {
   it("delivers each partition strictly in sequence, under random latency and failed first attempts", async () => {
@@ -280,7 +248,7 @@ describe("ordered delivery per partition", () => {
 
   it("after PATCH ordering none, the next new event releases the waiting deliveries while the head is in a long backoff", async () => {
     const { apiKey, hook } = await orderedStuckThenUnordered("ordered-patch-backoff", "pb", 600_000);
-    // Past the isolates' 2 s subscription cache, a new event is published unordered; delivering it
+    // Past the isolates' 2 s subscription cache, a new event is published unordered; beginning it
     // lets 2–4 go too, though 1 waits ten minutes for its retry.
     await new Promise((r) => setTimeout(r, 2_200));
     await publish(apiKey, { partitionKey: "pb" });

@@ -32,8 +32,6 @@ const MAX_QUEUE_DELAY_S = 43_200;
  * subscription's outcome is written at once, since its next delivery waits for it.
  */
 const FLUSH_DELAY_MS = 100;
-/** An attempt is sent without a begin only if the row's lease outlasts its timeout by this much. */
-const UNBEGUN_MARGIN_MS = 5_000;
 
 export interface Job {
   msg: DeliveryMessage;
@@ -46,8 +44,6 @@ export interface Job {
   log?: LogEntry;
   /** Counted as started by the gate (a job that never starts gives its place back). */
   started?: boolean;
-  /** Sent without a begin call (the message carried the event); the record starts the attempt. */
-  unbegun?: boolean;
 }
 
 /** What settling a set of jobs tells the object: log entries, gate tokens to free, backlog, pause, disable. */
@@ -82,27 +78,7 @@ export class Sender {
 
   private async run(tenantId: string, sub: SubscriptionRecord, jobs: Job[]): Promise<void> {
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const { leaseMs } = settings(this.env);
-    // A first message that carries its event is sent without a begin while the row's lease (set
-    // when the partition sent it) still covers the whole attempt; its record starts it too.
-    for (const j of jobs) {
-      const e = j.msg.event;
-      const fresh = j.msg.sentAt !== undefined && j.slot.at - j.msg.sentAt + policy.timeoutMs + UNBEGUN_MARGIN_MS < leaseMs;
-      if (e && j.msg.attempt === 1 && sub.ordering !== "partition" && fresh) {
-        j.unbegun = true;
-        j.began = {
-          event: { body: e.body, sequence: e.sequence },
-          attempt: 1,
-          attemptBase: 0,
-          subscriptionId: j.msg.subscriptionId,
-          previousSequence: e.previousSequence,
-        };
-      }
-    }
-    const byPartition = groupBy(
-      jobs.filter((j) => !j.unbegun),
-      (j) => j.msg.partitionKey,
-    );
+    const byPartition = groupBy(jobs, (j) => j.msg.partitionKey);
     const backlog: Settled["backlog"] = [];
     await Promise.all(
       [...byPartition].map(async ([partitionKey, list]) => {
@@ -258,24 +234,12 @@ export class Sender {
         await Promise.all(
           [...groupBy(jobs, (j) => j.msg.partitionKey)].map(async ([partitionKey, list]) => {
             try {
-              const {
-                backlog: b,
-                next,
-                ignored,
-              } = await partitionStub(this.env, tenantId, partitionKey).recordAttempts(
-                list.map((j) => ({
-                  deliveryId: j.msg.deliveryId,
-                  outcome: j.outcome as AttemptOutcome,
-                  ...(j.unbegun ? { unbegun: true } : {}),
-                })),
+              const { backlog: b, next } = await partitionStub(this.env, tenantId, partitionKey).recordAttempts(
+                list.map((j) => ({ deliveryId: j.msg.deliveryId, outcome: j.outcome as AttemptOutcome })),
                 true,
-                list.flatMap((j) => (j.unbegun && j.msg.sentAt !== undefined ? [j.msg.sentAt] : [])),
               );
               backlog.push(...b.map((x) => ({ ...x, partitionKey })));
               released.push(...next);
-              // An outcome the row no longer takes (another attempt started meanwhile) sends no retry.
-              const stale = new Set(ignored);
-              for (const j of list) if (stale.has(j.msg.deliveryId)) delete j.retryIn;
             } catch (err) {
               // The rows keep their leases, so the alarm sends them again; no retry message of ours.
               console.error(JSON.stringify({ level: "error", message: "recording deliveries failed", error: String(err) }));
@@ -302,7 +266,7 @@ export class Sender {
       (chunk) =>
         this.env.DELIVERIES.sendBatch(
           chunk.map((j) => {
-            const { sentAt: _sent, event: _event, ...msg } = j.msg;
+            const { sentAt: _sent, ...msg } = j.msg;
             return {
               body: { ...msg, attempt: msg.attempt + 1 } satisfies DeliveryMessage,
               delaySeconds: j.retryIn,

@@ -13,11 +13,8 @@ export interface PublishItem {
   body: string;
   subscribers: string[];
   routedTo?: string[];
-  /**
-   * Every matching subscription (push or pull) gets a delivery row; `ordered`: one at a time, in
-   * sequence; `push`: a webhook (its first message may carry the event).
-   */
-  targets: Array<{ id: string; name: string; ordered: boolean; push?: boolean }>;
+  /** Every matching subscription (push or pull) gets a delivery row; `ordered`: one at a time, in sequence. */
+  targets: Array<{ id: string; name: string; ordered: boolean }>;
 }
 
 export function partitionStub(env: Env, tenantId: string, partitionKey: string) {

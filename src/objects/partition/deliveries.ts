@@ -31,11 +31,6 @@ export type BeginResult =
 export interface RecordRequest {
   deliveryId: string;
   outcome: AttemptOutcome;
-  /**
-   * The attempt was sent without a begin (its message carried the event): this record also
-   * starts it, and applies only if no other attempt started meanwhile.
-   */
-  unbegun?: boolean;
 }
 
 /** What begin found: the result and the row's subscription (undefined: no such row). */
@@ -100,25 +95,22 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
  */
 export function record(
   sql: SqlStorage,
-  { deliveryId, outcome, unbegun }: RecordRequest,
+  { deliveryId, outcome }: RecordRequest,
   now: number,
   leaseMs: number,
 ): { subscriptionId: string; settled: boolean } | undefined {
   const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
   const row = sql
     .exec<{ subscription_id: string }>(
-      `UPDATE deliveries SET attempts = ?, status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-       WHERE id = ? AND status = 'PENDING' AND blocked = 0 AND attempts = ? RETURNING subscription_id`,
-      outcome.attempt,
+      `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
+       WHERE id = ? AND status = 'PENDING' AND attempts = ? RETURNING subscription_id`,
       outcome.settle ?? "PENDING",
       nextAt,
       nextAt === null ? now : nextAt + leaseMs,
       outcome.error ?? null,
       now,
       deliveryId,
-      // An older attempt's late outcome never overwrites a newer attempt's state; an attempt sent
-      // without a begin counts only if none started meanwhile.
-      unbegun ? outcome.attempt - 1 : outcome.attempt,
+      outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
     )
     .toArray()[0];
   return row ? { subscriptionId: row.subscription_id, settled: outcome.settle !== undefined } : undefined;

@@ -39,13 +39,6 @@ import { type DeliveryRow, deliveryView, MIGRATIONS, type PartitionBacklog } fro
 const PAGE_BYTES = 4 * 1024 * 1024;
 /** The queue's observed lag (send → consumer) extends a sent row's lease, up to this much. */
 const MAX_LAG_MS = 15 * 60_000;
-/**
- * A first message carries its event when the event's JSON is at most this long, and a publish's
- * messages carry at most INLINE_BUDGET characters of events in all (a character is at most 3
- * bytes): a sendBatch of 100 messages stays far below the queue's 256 KB per batch.
- */
-const INLINE_EVENT_MAX = 4_000;
-const INLINE_BUDGET = 60_000;
 /** The directory's figures for this partition are refreshed at most this often while events arrive. */
 const DIRECTORY_REFRESH_MS = 60_000;
 
@@ -93,11 +86,10 @@ export class Partition extends DurableObject<Env> {
     const appended: StoredEventText[] = [];
     let results: PublishResult[];
     try {
-      const inline = { left: INLINE_BUDGET };
       results = this.ctx.storage.transactionSync(() => {
         // The alarm needs both to build queue messages; they never change for an object.
         if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
-        return items.map((item) => this.append(item, now, sentLease, inline, fresh, appended, tenantId, partitionKey));
+        return items.map((item) => this.append(item, now, sentLease, fresh, appended, tenantId, partitionKey));
       });
     } catch (err) {
       this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
@@ -127,7 +119,6 @@ export class Partition extends DurableObject<Env> {
     item: PublishItem,
     now: number,
     sentLease: number,
-    inline: { left: number },
     fresh: DeliveryMessage[],
     appended: StoredEventText[],
     tenantId: string,
@@ -184,20 +175,7 @@ export class Partition extends DurableObject<Env> {
       );
       if (blocked) this.ordered.blocked(sub.id);
       else {
-        // A webhook's first message carries a small event (within the publish's budget), so its
-        // endpoint need not ask for it; an ordered one's rows go through begin, one at a time.
-        const carry = sub.push === true && !sub.ordered && body.length <= INLINE_EVENT_MAX && body.length <= inline.left;
-        if (carry) inline.left -= body.length;
-        fresh.push({
-          kind: "delivery",
-          tenantId,
-          partitionKey,
-          deliveryId,
-          subscriptionId: sub.id,
-          attempt: 1,
-          sentAt: now,
-          ...(carry ? { event: { body, sequence, previousSequence: previous } } : {}),
-        });
+        fresh.push({ kind: "delivery", tenantId, partitionKey, deliveryId, subscriptionId: sub.id, attempt: 1, sentAt: now });
       }
     }
     return result;
@@ -455,29 +433,17 @@ export class Partition extends DurableObject<Env> {
    * once, leased meanwhile, instead of taking a trip through the queue — so an ordered stream
    * moves at the receiver's pace, not the queue's.
    */
-  async recordAttempts(
-    requests: RecordRequest[],
-    handBack = false,
-    sentAt: number[] = [],
-  ): Promise<{ backlog: PartitionBacklog[]; next: DeliveryMessage[]; ignored: string[] }> {
+  async recordAttempts(requests: RecordRequest[], handBack = false): Promise<{ backlog: PartitionBacklog[]; next: DeliveryMessage[] }> {
     const now = Date.now();
-    const ignored: string[] = [];
-    // Attempts sent without a begin (their message carried the event) teach the queue's lag here.
-    for (const t of sentAt) this.queueLagMs = 0.8 * this.queueLagMs + 0.2 * Math.max(0, now - t);
     const { leaseMs } = settings(this.env);
     const touched = new Set<string>();
     const released = this.transaction(() => {
       const out: DeliveryRow[] = [];
       for (const r of requests) {
         const changed = record(this.sql, r, now, leaseMs);
-        if (!changed) {
-          ignored.push(r.deliveryId);
-          continue;
-        }
+        if (!changed) continue;
         touched.add(changed.subscriptionId);
-        // Sent without a begin means sent unordered: like such a begin, it lets every waiting row go.
-        if (r.unbegun) out.push(...this.ordered.release(changed.subscriptionId, now, HANDOFF_MS, true));
-        else if (changed.settled) out.push(...this.ordered.release(changed.subscriptionId, now, HANDOFF_MS));
+        if (changed.settled) out.push(...this.ordered.release(changed.subscriptionId, now, HANDOFF_MS));
       }
       return out;
     });
@@ -499,7 +465,7 @@ export class Partition extends DurableObject<Env> {
       // No sentAt: this hand-off took no queue, and must not teach the partition a queue lag of 0.
       next = this.messages(released, now).map(({ sentAt: _sent, ...m }) => m);
     } else if (released.length > 0) await this.dispatch(this.messages(released, now), now);
-    return { backlog: backlogOf(this.sql, touched), next, ignored };
+    return { backlog: backlogOf(this.sql, touched), next };
   }
 
   /** One bounded step of a replay here (replay.ts); the new deliveries are sent at once. */
