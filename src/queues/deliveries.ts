@@ -17,7 +17,7 @@ import type { BeginRequest } from "../objects/partition/deliveries.js";
 import { tenantStub } from "../objects/tenant/client.js";
 import { type DeliveryMessage, DeliveryMessageSchema } from "../schemas/messages.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
-import { tenantSubscriptions } from "../services/subscription-cache.js";
+import { activeSubscription } from "../services/subscription-cache.js";
 
 /** Queues hold a delayed message for at most 12 h. */
 const MAX_QUEUE_DELAY_S = 43_200;
@@ -75,11 +75,9 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
 }
 
 async function findSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord | undefined> {
-  const cached = (await tenantSubscriptions(env, tenantId)).byId.get(id);
-  if (cached?.status === "ACTIVE") return cached;
   // Missing or disabled in a list up to 2 s old (created or re-enabled since): read it, so a
   // delivery is never dropped on a stale cache.
-  return (await tenantStub(env, tenantId).getSubscription(id)) ?? undefined;
+  return (await activeSubscription(env, tenantId, id)) ?? (await tenantStub(env, tenantId).getSubscription(id)) ?? undefined;
 }
 
 /**
