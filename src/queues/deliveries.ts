@@ -1,24 +1,31 @@
 /**
  * The Deliveries queue consumer: a router. A message is a reference; the Partition object holds
  * the event and the delivery row, and the endpoint's Endpoint object sends it. For a batch:
- * re-check each subscription (2 s cache; a miss reads the Tenant object); drop rows of disabled
- * or deleted subscriptions (one call per partition); hand the rest to their endpoints (one call
+ * re-check each subscription (2 s cache; a miss reads the Tenant object); begin the attempts of
+ * webhooks without a rate limit (one call per partition for every webhook of the batch, which
+ * also finds the stale copies of a message); hand the deliveries to their endpoints (one call
  * per endpoint, which returns at once — the requests run in the Endpoint object, so a slow or
- * hanging receiver never holds up a batch, another endpoint or another tenant); deliveries an
- * endpoint's gate refused (rate limit, in-flight cap, Retry-After pause) are leased on their
- * partition and come back as new messages when their time comes, using no attempt.
+ * hanging receiver never holds up a batch, another endpoint or another tenant); drop rows of
+ * disabled or deleted subscriptions (one call per partition). Deliveries an endpoint's gate
+ * refused (rate limit, in-flight cap, Retry-After pause) are leased on their partition, their
+ * attempt given back if it was begun here, and come back as new messages when their time comes.
  */
+
+import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
 import { groupBy } from "../domain/group.js";
 import { endpointStub } from "../objects/endpoint/client.js";
 import type { LogEntry } from "../objects/endpoint/log.js";
 import { sendInChunks } from "../objects/kit/queue-send.js";
 import { partitionStub } from "../objects/partition/client.js";
 import type { BeginRequest } from "../objects/partition/deliveries.js";
+import type { BeganAttempt, PartitionBacklog } from "../objects/partition/sql.js";
 import { tenantStub } from "../objects/tenant/client.js";
 import { type DeliveryMessage, DeliveryMessageSchema } from "../schemas/messages.js";
 import type { SubscriptionRecord } from "../schemas/subscription.js";
 import { activeSubscription } from "../services/subscription-cache.js";
 
+/** Platform trouble (an object that could not be reached): the queue tries the message again this much later. */
+const RETRY_DELAY_S = 5;
 /** Queues hold a delayed message for at most 12 h. */
 const MAX_QUEUE_DELAY_S = 43_200;
 
@@ -26,8 +33,14 @@ interface Item {
   message: Message;
   msg: DeliveryMessage;
   sub?: SubscriptionRecord;
+  /** Begun here (its event and lease), for a webhook without a rate limit. */
+  began?: BeganAttempt;
+  /** Settled already or begun by another copy: nothing to send. */
+  stale?: boolean;
   /** Refused by the endpoint's gate until then. */
   deferUntil?: number;
+  /** Begun here, but its endpoint could not be reached: the attempt is given back and the queue retries the message. */
+  giveBack?: boolean;
   log?: LogEntry;
 }
 
@@ -48,17 +61,29 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
   );
   const live = items.filter((i) => i.sub?.status === "ACTIVE");
   const dead = items.filter((i) => !live.includes(i));
-  await Promise.all([...groupBy(live, (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`).values()].map((g) => handOver(env, g)));
-  const settled = [...dead, ...live.filter((i) => i.deferUntil !== undefined)];
-  await Promise.all([...groupBy(settled, (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`).values()].map((g) => dropOrDefer(env, g)));
-  await resendDeferred(
-    env,
-    live.filter((i) => i.deferUntil !== undefined),
+  // A webhook's attempts are begun here, one call per partition for every webhook of the batch
+  // (a throttled one's are begun by its endpoint, as its gate admits them).
+  const backlog = new Map<string, PartitionBacklogAt[]>();
+  const early = live.filter((i) => i.sub?.url !== undefined && i.sub.rateLimit === undefined);
+  await Promise.all([...groupBy(early, (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`).values()].map((g) => beginHere(env, g, backlog)));
+  const toSend = live.filter((i) => !i.stale && i.deferUntil === undefined);
+  await Promise.all(
+    [...groupBy(toSend, (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`).values()].map((g) =>
+      handOver(env, g, backlog.get(`${(g[0] as Item).msg.tenantId}/${(g[0] as Item).msg.subscriptionId}`) ?? []),
+    ),
   );
+  const deferred = live.filter((i) => i.deferUntil !== undefined);
+  const giveBack = live.filter((i) => i.giveBack);
+  await Promise.all(
+    [...groupBy([...dead, ...deferred, ...giveBack], (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`).values()].map((g) =>
+      dropOrDefer(env, g),
+    ),
+  );
+  await resendDeferred(env, deferred);
   await Promise.all(
     [
       ...groupBy(
-        dead.filter((i) => i.log),
+        items.filter((i) => i.log),
         (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`,
       ).values(),
     ].map((g) => {
@@ -74,6 +99,51 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
   );
 }
 
+type PartitionBacklogAt = PartitionBacklog & { partitionKey: string };
+
+/**
+ * Begins the attempts of one partition's messages (of any webhook) in one call: a message for an
+ * attempt that is settled or was begun by another copy is stale and acked here. The partition's
+ * backlog figures go to the endpoints with their deliveries.
+ */
+async function beginHere(env: Env, group: Item[], backlog: Map<string, PartitionBacklogAt[]>): Promise<void> {
+  const first = group[0] as Item;
+  try {
+    const { results, backlog: figures } = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(
+      group.map((i) => ({
+        deliveryId: i.msg.deliveryId,
+        attempt: i.msg.attempt,
+        inFlightMs: (i.sub?.retryPolicy ?? DEFAULT_RETRY_POLICY).timeoutMs,
+        ordered: i.sub?.ordering === "partition",
+      })),
+      group.flatMap((i) => (i.msg.sentAt !== undefined && i.msg.attempt === 1 ? [i.msg.sentAt] : [])),
+    );
+    group.forEach((item, k) => {
+      const r = results[k];
+      if (r && "began" in r) {
+        item.began = r.began;
+        return;
+      }
+      item.stale = true;
+      // The event was pruned (past retention) before this redelivery: the log shows the drop.
+      if (r && "dropped" in r)
+        item.log = { deliveryId: item.msg.deliveryId, ...r.dropped, partitionKey: item.msg.partitionKey, status: "DROPPED" };
+      item.message.ack();
+    });
+    for (const f of figures) {
+      const key = `${first.msg.tenantId}/${f.subscriptionId}`;
+      backlog.set(key, [...(backlog.get(key) ?? []), { ...f, partitionKey: first.msg.partitionKey }]);
+    }
+  } catch (err) {
+    // Platform trouble: nothing was begun (one transaction), so the queue tries these again.
+    console.error(JSON.stringify({ level: "error", message: "beginning deliveries failed", error: String(err) }));
+    for (const item of group) {
+      item.stale = true;
+      item.message.retry({ delaySeconds: RETRY_DELAY_S });
+    }
+  }
+}
+
 async function findSubscription(env: Env, tenantId: string, id: string): Promise<SubscriptionRecord | undefined> {
   // Missing or disabled in a list up to 2 s old (created or re-enabled since): read it, so a
   // delivery is never dropped on a stale cache.
@@ -84,7 +154,7 @@ async function findSubscription(env: Env, tenantId: string, id: string): Promise
  * One call per endpoint: a webhook's object takes what its gate admits and names the rest with a
  * time; a pull subscription's object keeps every message in its mailbox until it is pulled.
  */
-async function handOver(env: Env, group: Item[]): Promise<void> {
+async function handOver(env: Env, group: Item[], backlog: PartitionBacklogAt[]): Promise<void> {
   const first = group[0] as Item;
   try {
     if (first.sub?.url === undefined) {
@@ -98,7 +168,8 @@ async function handOver(env: Env, group: Item[]): Promise<void> {
     const refused = await endpointStub(env, first.msg.tenantId, first.msg.subscriptionId).deliver(
       first.msg.tenantId,
       first.sub as SubscriptionRecord,
-      group.map((i) => i.msg),
+      group.map((i) => ({ msg: i.msg, began: i.began })),
+      backlog,
     );
     const until = new Map(refused.map((r) => [r.deliveryId, r.until]));
     for (const item of group) {
@@ -106,22 +177,35 @@ async function handOver(env: Env, group: Item[]): Promise<void> {
       item.message.ack();
     }
   } catch (err) {
-    // Platform trouble, not the receiver's answer: the queue tries these messages again.
+    // Platform trouble, not the receiver's answer: the queue tries these messages again (an
+    // attempt begun here is given back first).
     console.error(JSON.stringify({ level: "error", message: "handing deliveries to the endpoint failed", error: String(err) }));
-    for (const item of group) item.message.retry({ delaySeconds: 5 });
+    for (const item of group) {
+      if (item.began) item.giveBack = true;
+      else item.message.retry({ delaySeconds: RETRY_DELAY_S });
+    }
   }
 }
 
-/** One call per partition: drop the rows of dead subscriptions, lease the deferred ones until their time. */
+/**
+ * One call per partition: drop the rows of dead subscriptions, lease the deferred ones until their
+ * time, give back the attempts begun here that could not be handed over.
+ */
 async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
   const first = group[0] as Item;
+  const now = Date.now();
   try {
-    const requests = group.map(
-      (item): BeginRequest =>
-        item.deferUntil !== undefined
-          ? { deliveryId: item.msg.deliveryId, deferUntil: item.deferUntil }
-          : { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" },
-    );
+    const requests = group.map((item): BeginRequest => {
+      if (item.deferUntil === undefined && !item.giveBack) {
+        return { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" };
+      }
+      return {
+        deliveryId: item.msg.deliveryId,
+        deferUntil: item.deferUntil ?? now + RETRY_DELAY_S * 1000,
+        // Begun here and never sent: the attempt is given back.
+        ...(item.began ? { unbegin: item.msg.attempt } : {}),
+      };
+    });
     const { results } = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(requests);
     group.forEach((item, k) => {
       const r = results[k];
@@ -129,11 +213,13 @@ async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
       if (r && "dropped" in r && item.sub) {
         item.log = { deliveryId: item.msg.deliveryId, ...r.dropped, partitionKey: item.msg.partitionKey, status: "DROPPED" };
       }
-      if (item.deferUntil === undefined) item.message.ack();
+      if (item.giveBack) item.message.retry({ delaySeconds: RETRY_DELAY_S });
+      else if (item.deferUntil === undefined) item.message.ack();
     });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "dropping or deferring deliveries failed", error: String(err) }));
-    for (const item of group) if (item.deferUntil === undefined) item.message.retry({ delaySeconds: 5 });
+    // A deferred message was acked and sent again; a row begun here keeps its lease, which sends it again.
+    for (const item of group) if (item.deferUntil === undefined) item.message.retry({ delaySeconds: RETRY_DELAY_S });
   }
 }
 

@@ -15,6 +15,7 @@ import worker from "../../src/index.js";
 import { endpointStub } from "../../src/objects/endpoint/client.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
 import { Partition } from "../../src/objects/partition/object.js";
+import { tenantStub } from "../../src/objects/tenant/client.js";
 import type { DeliveryMessage } from "../../src/schemas/messages.js";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket, received, script } from "../helpers/hooks.js";
@@ -274,6 +275,51 @@ describe("deliveries consumer: retries", () => {
     expect(sent[0]?.delaySeconds).toBeGreaterThanOrEqual(3);
     expect(sent[0]?.delaySeconds).toBeLessThanOrEqual(4);
     expect(await row()).toMatchObject({ status: "PENDING", attempts: 0 });
+  });
+});
+
+describe("attempts begun by the consumer", () => {
+  it("two copies of one message in a batch: the attempt is begun once, one request", async () => {
+    const { hook, message, row } = await pending();
+    const { result, sent } = await consume([message, { ...message }]);
+    expect(result.explicitAcks).toEqual(["msg-0", "msg-1"]);
+    expect(sent).toEqual([]);
+    await settledRow(row, { status: "DELIVERED", attempts: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await received(hook.name)).toHaveLength(1);
+  });
+
+  /** Begins attempt 1 as the consumer does, then hands it to the endpoint as if it had waited there until its lease nearly ran out. */
+  async function handLate(p: Awaited<ReturnType<typeof pending>>, moveOn: boolean) {
+    const partition = partitionStub(env, p.tenantId, p.message.partitionKey);
+    const begin = (attempt: number) =>
+      partition.beginAttempts([{ deliveryId: p.message.deliveryId, attempt, inFlightMs: 5_000, ordered: false }]);
+    const { results } = await begin(1);
+    const first = results[0];
+    if (!first || !("began" in first)) throw new Error("attempt 1 did not begin");
+    // The lease ran out meanwhile and the partition's alarm sent the row again (attempt 2 began elsewhere).
+    if (moveOn) await begin(2);
+    const sub = await tenantStub(env, p.tenantId).getSubscription(p.sub.id);
+    if (!sub) throw new Error("no subscription");
+    const refused = await endpointStub(env, p.tenantId, p.sub.id).deliver(p.tenantId, sub, [
+      { msg: p.message, began: { ...first.began, leaseUntil: Date.now() } },
+    ]);
+    expect(refused).toEqual([]);
+  }
+
+  it("an attempt whose lease could run out before its request ends is leased again first, then sent", async () => {
+    const p = await pending();
+    await handLate(p, false);
+    await settledRow(p.row, { status: "DELIVERED", attempts: 1 });
+    expect(await received(p.hook.name)).toHaveLength(1);
+  });
+
+  it("an attempt whose lease ran out and whose row moved on is not sent by the late holder", async () => {
+    const p = await pending();
+    await handLate(p, true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await received(p.hook.name)).toEqual([]);
+    expect(await p.row()).toMatchObject({ status: "PENDING", attempts: 2 });
   });
 });
 

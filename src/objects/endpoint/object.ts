@@ -20,6 +20,7 @@ import { activeSubscription } from "../../services/subscription-cache.js";
 import { disableWebhook } from "../../services/webhooks.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
+import type { BeganAttempt } from "../partition/sql.js";
 import type { AttemptEntry, LogEntry, RecoverCursor } from "./log.js";
 import { MAILBOX_MIGRATIONS, Mailbox, type PulledMessage, type PullOptions } from "./mailbox.js";
 import { Sender, type Settled } from "./sender.js";
@@ -52,6 +53,15 @@ const MIGRATIONS = [
   ...MAILBOX_MIGRATIONS,
 ];
 
+/**
+ * A delivery handed to the endpoint: `began` when the queue consumer began its attempt already
+ * (one call per partition for every endpoint of its batch), otherwise begun here before it is sent.
+ */
+export interface Handed {
+  msg: DeliveryMessage;
+  began?: BeganAttempt | undefined;
+}
+
 /** The endpoint's live state for GET /webhooks/:id. */
 export interface EndpointState {
   pausedUntil: number | null;
@@ -79,7 +89,7 @@ export class Endpoint extends DurableObject<Env> {
   /** Long polls waiting for a message (resolved when one arrives or becomes visible). */
   private waiters: Array<() => void> = [];
   /** Deliveries waiting here for a slot at the gate, oldest first, with the subscription as it was sent. */
-  private waiting: Array<{ tenantId: string; sub: SubscriptionRecord; msg: DeliveryMessage }> = [];
+  private waiting: Array<{ tenantId: string; sub: SubscriptionRecord } & Handed> = [];
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   /** Backlog figures reported by partitions and not yet written (updateBacklog). */
   private readonly unsavedBacklog = new Map<string, Settled["backlog"][number]>();
@@ -124,25 +134,31 @@ export class Endpoint extends DurableObject<Env> {
    * background (this returns at once, so the queue batch never waits for a receiver); the
    * others come back with the time to try again (no attempt is used for them).
    */
-  deliver(tenantId: string, sub: SubscriptionRecord, messages: DeliveryMessage[]): Array<{ deliveryId: string; until: number }> {
+  deliver(
+    tenantId: string,
+    sub: SubscriptionRecord,
+    handed: Handed[],
+    backlog: Settled["backlog"] = [],
+  ): Array<{ deliveryId: string; until: number }> {
     const now = Date.now();
+    this.updateBacklog(backlog);
     // Behind others already waiting here: keep their order.
     if (this.waiting.length === 0) {
-      const { admitted } = this.admitFor(sub, messages.length);
+      const { admitted } = this.admitFor(sub, handed.length);
       this.sender.start(
         tenantId,
         sub,
-        admitted.map((slot, k) => ({ msg: messages[k] as DeliveryMessage, slot })),
+        admitted.map((slot, k) => ({ ...(handed[k] as Handed), slot })),
       );
-      messages = messages.slice(admitted.length);
+      handed = handed.slice(admitted.length);
     }
     // A pause sends everything back until it ends; otherwise what fits waits here for a slot.
     const paused = this.gate.pausedUntil > now;
     const room = paused ? 0 : Math.max(0, LOCAL_WAIT_MAX - this.waiting.length);
-    for (const msg of messages.slice(0, room)) this.waiting.push({ tenantId, sub, msg });
+    for (const h of handed.slice(0, room)) this.waiting.push({ tenantId, sub, ...h });
     this.pump();
     const until = paused ? this.gate.pausedUntil : now + 1_000;
-    return messages.slice(room).map((m) => ({ deliveryId: m.deliveryId, until }));
+    return handed.slice(room).map((h) => ({ deliveryId: h.msg.deliveryId, until }));
   }
 
   /**
@@ -154,7 +170,12 @@ export class Endpoint extends DurableObject<Env> {
   private async handBack(tenantId: string, subscriptionId: string, messages: DeliveryMessage[]): Promise<void> {
     try {
       const sub = await activeSubscription(this.env, tenantId, subscriptionId);
-      if (sub) this.deliver(tenantId, sub, messages);
+      if (sub)
+        this.deliver(
+          tenantId,
+          sub,
+          messages.map((msg) => ({ msg })),
+        );
     } catch (err) {
       console.warn(
         JSON.stringify({ level: "warn", message: "ordered hand-back failed; the leases send the rows again", error: String(err) }),
@@ -194,7 +215,10 @@ export class Endpoint extends DurableObject<Env> {
       this.sender.start(
         first.tenantId,
         first.sub,
-        admitted.map((slot, k) => ({ msg: (run[k] as (typeof run)[number]).msg, slot })),
+        admitted.map((slot, k) => {
+          const { msg, began } = run[k] as (typeof run)[number];
+          return { msg, began, slot };
+        }),
       );
     }
   }

@@ -2,9 +2,9 @@
  * The Endpoint object's sender: it performs one webhook's deliveries, so a slow or hanging
  * receiver holds up only its own object — never a queue batch, another endpoint or another
  * tenant. For admitted deliveries (each with a start slot from the gate) it begins the attempts
- * on their partitions (one call per partition), POSTs each at its slot, and settles outcomes as
- * they arrive, coalesced: one record call per partition, one sendBatch of retries, the log rows
- * written here. A 429/503 with Retry-After pauses the gate; a 410 disables the webhook. If the
+ * the queue consumer has not begun (one call per partition; it renews those whose lease could run
+ * out before the request ends), POSTs each at its slot, and settles outcomes as they arrive,
+ * coalesced: one record call per partition, one sendBatch of retries, the log rows written here. A 429/503 with Retry-After pauses the gate; a 410 disables the webhook. If the
  * object is evicted meanwhile, the partition rows' leases send the deliveries again.
  */
 import { settings } from "../../config.js";
@@ -31,12 +31,15 @@ const MAX_QUEUE_DELAY_S = 43_200;
  * answer. The receiver does not wait for it (its slot is freed on the answer); an ordered
  * subscription's outcome is written at once, since its next delivery waits for it.
  */
-const FLUSH_DELAY_MS = 100;
+const FLUSH_DELAY_MS = 250;
+/** A job begun elsewhere is renewed first if its lease could end less than this after its request's timeout. */
+const RENEW_MARGIN_MS = 5_000;
 
 export interface Job {
   msg: DeliveryMessage;
   slot: Admitted;
-  began?: BeganAttempt;
+  /** The attempt as its partition began it (by the queue consumer, or here). */
+  began?: BeganAttempt | undefined;
   outcome?: AttemptOutcome;
   retryIn?: number;
   pauseUntil?: number;
@@ -78,10 +81,13 @@ export class Sender {
 
   private async run(tenantId: string, sub: SubscriptionRecord, jobs: Job[]): Promise<void> {
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const byPartition = groupBy(jobs, (j) => j.msg.partitionKey);
+    const started = Date.now();
+    // Begun already by the queue consumer, unless the row's lease could run out before the
+    // request ends (it waited here for a slot): then renewed, as one call with the rest.
+    const toBegin = jobs.filter((j) => !j.began || j.began.leaseUntil < Math.max(started, j.slot.at) + policy.timeoutMs + RENEW_MARGIN_MS);
     const backlog: Settled["backlog"] = [];
     await Promise.all(
-      [...byPartition].map(async ([partitionKey, list]) => {
+      [...groupBy(toBegin, (j) => j.msg.partitionKey)].map(async ([partitionKey, list]) => {
         const now = Date.now();
         try {
           const { results, backlog: b } = await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
@@ -90,17 +96,19 @@ export class Sender {
               attempt: j.msg.attempt,
               inFlightMs: Math.max(0, j.slot.at - now) + policy.timeoutMs,
               ordered: sub.ordering === "partition",
+              ...(j.began ? { renew: true as const } : {}),
             })),
             list.flatMap((j) => (j.msg.sentAt !== undefined && j.msg.attempt === 1 ? [j.msg.sentAt] : [])),
           );
           list.forEach((j, k) => {
             const r = results[k];
-            if (r && "began" in r) j.began = r.began;
+            j.began = r && "began" in r ? r.began : undefined;
           });
           backlog.push(...b.map((x) => ({ ...x, partitionKey })));
         } catch (err) {
           // The rows keep their leases: the partition's alarm sends them again.
           console.error(JSON.stringify({ level: "error", message: "beginning deliveries failed", partitionKey, error: String(err) }));
+          for (const j of list) j.began = undefined;
         }
       }),
     );

@@ -17,8 +17,16 @@ export type BeginRequest =
    * subscription's ordering now (a change to "none" releases its waiting rows).
    */
   | { deliveryId: string; attempt: number; inFlightMs: number; ordered: boolean }
-  /** Not now (rate limit or a paused endpoint): no attempt is used; the row is leased until then. */
-  | { deliveryId: string; deferUntil: number }
+  /**
+   * Attempt `attempt` was begun by this caller and has not been sent yet: lease it again for
+   * `inFlightMs` from now (stale if the row moved on meanwhile).
+   */
+  | { deliveryId: string; attempt: number; inFlightMs: number; ordered: boolean; renew: true }
+  /**
+   * Not now (rate limit or a paused endpoint): no attempt is used; the row is leased until then.
+   * `unbegin`: the caller began this attempt and never sent it, so it is given back.
+   */
+  | { deliveryId: string; deferUntil: number; unbegin?: number }
   | { deliveryId: string; drop: string };
 
 export type BeginResult =
@@ -58,18 +66,21 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
   }
   if ("deferUntil" in req) {
     sql.exec(
-      "UPDATE deliveries SET lease_until = MAX(lease_until, ?), updated_at = ? WHERE id = ?",
+      "UPDATE deliveries SET attempts = ?, lease_until = MAX(lease_until, ?), updated_at = ? WHERE id = ?",
+      req.unbegin !== undefined && row.attempts === req.unbegin ? req.unbegin - 1 : row.attempts,
       req.deferUntil + leaseMs,
       now,
       req.deliveryId,
     );
     return { result: { deferred: true }, ...found };
   }
-  if (row.attempts >= req.attempt) return { result: { stale: true }, ...found };
+  // A renewal is for the attempt its caller began; any other copy of a begun attempt is stale.
+  if ("renew" in req ? row.attempts !== req.attempt : row.attempts >= req.attempt) return { result: { stale: true }, ...found };
+  const leaseUntil = now + req.inFlightMs + 30_000;
   sql.exec(
     "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
     req.attempt,
-    now + req.inFlightMs + 30_000,
+    leaseUntil,
     now,
     req.deliveryId,
   );
@@ -77,6 +88,7 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
     result: {
       began: {
         event: { body: row.body as string, sequence: row.seq },
+        leaseUntil,
         attempt: req.attempt,
         attemptBase: row.attempt_base,
         subscriptionId: row.subscription_id,

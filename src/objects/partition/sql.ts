@@ -73,6 +73,8 @@ export interface AttemptOutcome {
 
 export interface BeganAttempt {
   event: StoredEventText;
+  /** The row's lease: if the attempt has not finished by then, the partition sends it again. */
+  leaseUntil: number;
   attempt: number;
   /** Attempts up to this number belong to an earlier round (before a redelivery). */
   attemptBase: number;
