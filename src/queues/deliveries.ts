@@ -41,6 +41,8 @@ interface Item {
   deferUntil?: number;
   /** Begun here, but its endpoint could not be reached: the attempt is given back and the queue retries the message. */
   giveBack?: boolean;
+  /** Deferred, but the attempt begun here could not be given back: its lease sends it again. */
+  keptBegun?: boolean;
   log?: LogEntry;
 }
 
@@ -64,11 +66,11 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
   // A webhook's attempts are begun here, one call per partition for every webhook of the batch
   // (a throttled one's are begun by its endpoint, as its gate admits them).
   const backlog = new Map<string, PartitionBacklogAt[]>();
-  const early = live.filter((i) => i.sub?.url !== undefined && i.sub.rateLimit === undefined);
+  const early = live.filter((i) => i.sub?.url !== undefined && i.sub.rateLimit?.perSecond === undefined);
   await Promise.all([...groupBy(early, (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`).values()].map((g) => beginHere(env, g, backlog)));
-  const toSend = live.filter((i) => !i.stale && i.deferUntil === undefined);
+  // A webhook whose messages were all stale still gets the partitions' figures.
   await Promise.all(
-    [...groupBy(toSend, (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`).values()].map((g) =>
+    [...groupBy(live, (i) => `${i.msg.tenantId}/${i.msg.subscriptionId}`).values()].map((g) =>
       handOver(env, g, backlog.get(`${(g[0] as Item).msg.tenantId}/${(g[0] as Item).msg.subscriptionId}`) ?? []),
     ),
   );
@@ -79,7 +81,10 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
       dropOrDefer(env, g),
     ),
   );
-  await resendDeferred(env, deferred);
+  await resendDeferred(
+    env,
+    deferred.filter((i) => !i.keptBegun),
+  );
   await Promise.all(
     [
       ...groupBy(
@@ -154,8 +159,10 @@ async function findSubscription(env: Env, tenantId: string, id: string): Promise
  * One call per endpoint: a webhook's object takes what its gate admits and names the rest with a
  * time; a pull subscription's object keeps every message in its mailbox until it is pulled.
  */
-async function handOver(env: Env, group: Item[], backlog: PartitionBacklogAt[]): Promise<void> {
-  const first = group[0] as Item;
+async function handOver(env: Env, all: Item[], backlog: PartitionBacklogAt[]): Promise<void> {
+  const group = all.filter((i) => !i.stale);
+  const first = all[0] as Item;
+  if (group.length === 0 && backlog.length === 0) return;
   try {
     if (first.sub?.url === undefined) {
       await endpointStub(env, first.msg.tenantId, first.msg.subscriptionId).enqueue(
@@ -203,7 +210,7 @@ async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
         deliveryId: item.msg.deliveryId,
         deferUntil: item.deferUntil ?? now + RETRY_DELAY_S * 1000,
         // Begun here and never sent: the attempt is given back.
-        ...(item.began ? { unbegin: item.msg.attempt } : {}),
+        ...(item.began ? { unbegin: { attempt: item.msg.attempt, leaseUntil: item.began.leaseUntil } } : {}),
       };
     });
     const { results } = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(requests);
@@ -218,8 +225,12 @@ async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
     });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "dropping or deferring deliveries failed", error: String(err) }));
-    // A deferred message was acked and sent again; a row begun here keeps its lease, which sends it again.
-    for (const item of group) if (item.deferUntil === undefined) item.message.retry({ delaySeconds: RETRY_DELAY_S });
+    for (const item of group) {
+      // An attempt begun here that was not given back keeps its lease: the partition sends the
+      // row again (as the next attempt) when it runs out, and a message for this one would be stale.
+      if (item.began && item.deferUntil !== undefined) item.keptBegun = true;
+      else if (item.deferUntil === undefined) item.message.retry({ delaySeconds: RETRY_DELAY_S });
+    }
   }
 }
 

@@ -15,7 +15,6 @@ import worker from "../../src/index.js";
 import { endpointStub } from "../../src/objects/endpoint/client.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
 import { Partition } from "../../src/objects/partition/object.js";
-import { tenantStub } from "../../src/objects/tenant/client.js";
 import type { DeliveryMessage } from "../../src/schemas/messages.js";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket, received, script } from "../helpers/hooks.js";
@@ -289,37 +288,46 @@ describe("attempts begun by the consumer", () => {
     expect(await received(hook.name)).toHaveLength(1);
   });
 
-  /** Begins attempt 1 as the consumer does, then hands it to the endpoint as if it had waited there until its lease nearly ran out. */
-  async function handLate(p: Awaited<ReturnType<typeof pending>>, moveOn: boolean) {
-    const partition = partitionStub(env, p.tenantId, p.message.partitionKey);
-    const begin = (attempt: number) =>
-      partition.beginAttempts([{ deliveryId: p.message.deliveryId, attempt, inFlightMs: 5_000, ordered: false }]);
-    const { results } = await begin(1);
-    const first = results[0];
-    if (!first || !("began" in first)) throw new Error("attempt 1 did not begin");
-    // The lease ran out meanwhile and the partition's alarm sent the row again (attempt 2 began elsewhere).
-    if (moveOn) await begin(2);
-    const sub = await tenantStub(env, p.tenantId).getSubscription(p.sub.id);
-    if (!sub) throw new Error("no subscription");
-    const refused = await endpointStub(env, p.tenantId, p.sub.id).deliver(p.tenantId, sub, [
-      { msg: p.message, began: { ...first.began, leaseUntil: Date.now() } },
-    ]);
-    expect(refused).toEqual([]);
-  }
-
-  it("an attempt whose lease could run out before its request ends is leased again first, then sent", async () => {
-    const p = await pending();
-    await handLate(p, false);
-    await settledRow(p.row, { status: "DELIVERED", attempts: 1 });
-    expect(await received(p.hook.name)).toHaveLength(1);
+  it("an attempt is given back only by the holder of its lease (the row has not been leased again since)", async () => {
+    const { tenantId, message, row } = await pending();
+    const partition = partitionStub(env, tenantId, message.partitionKey);
+    const { results } = await partition.beginAttempts([{ deliveryId: message.deliveryId, attempt: 1, inFlightMs: 5_000, ordered: false }]);
+    const began = results[0] && "began" in results[0] ? results[0].began : undefined;
+    if (!began) throw new Error("attempt 1 did not begin");
+    const giveBack = (leaseUntil: number) =>
+      partition.beginAttempts([{ deliveryId: message.deliveryId, deferUntil: Date.now(), unbegin: { attempt: 1, leaseUntil } }]);
+    await giveBack(began.leaseUntil + 1);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
+    await giveBack(began.leaseUntil);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 0 });
   });
 
-  it("an attempt whose lease ran out and whose row moved on is not sent by the late holder", async () => {
-    const p = await pending();
-    await handLate(p, true);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await received(p.hook.name)).toEqual([]);
-    expect(await p.row()).toMatchObject({ status: "PENDING", attempts: 2 });
+  it("a delivery that has to wait at its endpoint (in-flight cap) gives its attempt back while it waits, then goes as attempt 1", async () => {
+    const { tenantId, apiKey, hook, sub, message, row } = await pending({
+      answers: { responses: [{ status: 200, delayMs: 1_500 }, { status: 200 }] },
+    });
+    const patched = await call(`/subscriptions/${sub.id}`, { method: "PATCH", key: apiKey, body: { rateLimit: { maxInFlight: 1 } } });
+    expect(patched.status).toBe(200);
+    // A second event of the same partition: its row, its message.
+    const published = await call("/events", {
+      method: "POST",
+      key: apiKey,
+      body: { type: "order.created", data: {}, partitionKey: message.partitionKey },
+    });
+    const { eventId } = await json<{ eventId: string }>(published);
+    const secondRow = async () => (await partitionStub(env, tenantId, message.partitionKey).getEvent(eventId))?.deliveries[0];
+    const second = { ...message, deliveryId: ((await secondRow()) as { deliveryId: string }).deliveryId };
+    await new Promise((r) => setTimeout(r, 2_100)); // the subscription cache sees the PATCH
+    const { result, sent } = await consume([message, second]);
+    expect(result.explicitAcks).toEqual(["msg-0", "msg-1"]);
+    expect(sent).toEqual([]);
+    // The first is at the receiver for 1.5 s; the second waits for its slot with no attempt begun.
+    await vi.waitFor(async () => expect(await row()).toMatchObject({ attempts: 1 }));
+    await vi.waitFor(async () => expect(await secondRow()).toMatchObject({ status: "PENDING", attempts: 0 }));
+    await settledRow(secondRow, { status: "DELIVERED", attempts: 1 });
+    await settledRow(row, { status: "DELIVERED", attempts: 1 });
+    const got = await received(hook.name);
+    expect(got.map((r) => r.headers["x-delivery-attempt"])).toEqual(["1", "1"]);
   });
 });
 

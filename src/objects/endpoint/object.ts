@@ -13,6 +13,7 @@ import { DurableObject } from "cloudflare:workers";
 import { settings } from "../../config.js";
 import { DEFAULT_RETRY_POLICY } from "../../domain/backoff.js";
 import { type Admission, EndpointGate, type GateLimit } from "../../domain/endpoint-gate.js";
+import { groupBy } from "../../domain/group.js";
 import type { DeliveryStatus } from "../../schemas/event.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
 import type { SubscriptionRecord } from "../../schemas/subscription.js";
@@ -20,6 +21,7 @@ import { activeSubscription } from "../../services/subscription-cache.js";
 import { disableWebhook } from "../../services/webhooks.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
+import { partitionStub } from "../partition/client.js";
 import type { BeganAttempt } from "../partition/sql.js";
 import type { AttemptEntry, LogEntry, RecoverCursor } from "./log.js";
 import { MAILBOX_MIGRATIONS, Mailbox, type PulledMessage, type PullOptions } from "./mailbox.js";
@@ -89,7 +91,7 @@ export class Endpoint extends DurableObject<Env> {
   /** Long polls waiting for a message (resolved when one arrives or becomes visible). */
   private waiters: Array<() => void> = [];
   /** Deliveries waiting here for a slot at the gate, oldest first, with the subscription as it was sent. */
-  private waiting: Array<{ tenantId: string; sub: SubscriptionRecord } & Handed> = [];
+  private waiting: Array<{ tenantId: string; sub: SubscriptionRecord; msg: DeliveryMessage }> = [];
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   /** Backlog figures reported by partitions and not yet written (updateBacklog). */
   private readonly unsavedBacklog = new Map<string, Settled["backlog"][number]>();
@@ -155,10 +157,48 @@ export class Endpoint extends DurableObject<Env> {
     // A pause sends everything back until it ends; otherwise what fits waits here for a slot.
     const paused = this.gate.pausedUntil > now;
     const room = paused ? 0 : Math.max(0, LOCAL_WAIT_MAX - this.waiting.length);
-    for (const h of handed.slice(0, room)) this.waiting.push({ tenantId, sub, ...h });
+    const waiting = handed.slice(0, room);
+    // A delivery waits here as a reference: an attempt the consumer began for it is given back
+    // first (a wait can outlast the attempt's lease, and waiting uses no attempt); it is begun
+    // again when it leaves the list.
+    const begun = waiting.filter((h) => h.began);
+    if (begun.length === 0) this.wait(tenantId, sub, waiting);
+    else void this.giveBack(tenantId, sub, waiting, begun);
     this.pump();
     const until = paused ? this.gate.pausedUntil : now + 1_000;
     return handed.slice(room).map((h) => ({ deliveryId: h.msg.deliveryId, until }));
+  }
+
+  private wait(tenantId: string, sub: SubscriptionRecord, handed: Handed[]): void {
+    for (const h of handed) this.waiting.push({ tenantId, sub, msg: h.msg });
+  }
+
+  /** Gives back the attempts begun for deliveries that are to wait here, then lets them wait. */
+  private async giveBack(tenantId: string, sub: SubscriptionRecord, waiting: Handed[], begun: Handed[]): Promise<void> {
+    const now = Date.now();
+    const given = new Set<string>();
+    await Promise.all(
+      [...groupBy(begun, (h) => h.msg.partitionKey)].map(async ([partitionKey, list]) => {
+        try {
+          await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
+            list.map((h) => {
+              const began = h.began as BeganAttempt;
+              return { deliveryId: h.msg.deliveryId, deferUntil: now, unbegin: { attempt: h.msg.attempt, leaseUntil: began.leaseUntil } };
+            }),
+          );
+          for (const h of list) given.add(h.msg.deliveryId);
+        } catch (err) {
+          // They keep their attempt and its lease: the partition sends them again when it runs out.
+          console.warn(JSON.stringify({ level: "warn", message: "giving back begun attempts failed", partitionKey, error: String(err) }));
+        }
+      }),
+    );
+    this.wait(
+      tenantId,
+      sub,
+      waiting.filter((h) => !h.began || given.has(h.msg.deliveryId)),
+    );
+    this.pump();
   }
 
   /**
@@ -216,8 +256,8 @@ export class Endpoint extends DurableObject<Env> {
         first.tenantId,
         first.sub,
         admitted.map((slot, k) => {
-          const { msg, began } = run[k] as (typeof run)[number];
-          return { msg, began, slot };
+          const { msg } = run[k] as (typeof run)[number];
+          return { msg, slot };
         }),
       );
     }

@@ -2,8 +2,7 @@
  * The Endpoint object's sender: it performs one webhook's deliveries, so a slow or hanging
  * receiver holds up only its own object — never a queue batch, another endpoint or another
  * tenant. For admitted deliveries (each with a start slot from the gate) it begins the attempts
- * the queue consumer has not begun (one call per partition; it renews those whose lease could run
- * out before the request ends), POSTs each at its slot, and settles outcomes as they arrive,
+ * the queue consumer has not begun (one call per partition), POSTs each at its slot, and settles outcomes as they arrive,
  * coalesced: one record call per partition, one sendBatch of retries, the log rows written here. A 429/503 with Retry-After pauses the gate; a 410 disables the webhook. If the
  * object is evicted meanwhile, the partition rows' leases send the deliveries again.
  */
@@ -32,8 +31,6 @@ const MAX_QUEUE_DELAY_S = 43_200;
  * subscription's outcome is written at once, since its next delivery waits for it.
  */
 const FLUSH_DELAY_MS = 250;
-/** A job begun elsewhere is renewed first if its lease could end less than this after its request's timeout. */
-const RENEW_MARGIN_MS = 5_000;
 
 export interface Job {
   msg: DeliveryMessage;
@@ -81,10 +78,8 @@ export class Sender {
 
   private async run(tenantId: string, sub: SubscriptionRecord, jobs: Job[]): Promise<void> {
     const policy = sub.retryPolicy ?? DEFAULT_RETRY_POLICY;
-    const started = Date.now();
-    // Begun already by the queue consumer, unless the row's lease could run out before the
-    // request ends (it waited here for a slot): then renewed, as one call with the rest.
-    const toBegin = jobs.filter((j) => !j.began || j.began.leaseUntil < Math.max(started, j.slot.at) + policy.timeoutMs + RENEW_MARGIN_MS);
+    // Begun already by the queue consumer, or begun here (one call per partition).
+    const toBegin = jobs.filter((j) => !j.began);
     const backlog: Settled["backlog"] = [];
     await Promise.all(
       [...groupBy(toBegin, (j) => j.msg.partitionKey)].map(async ([partitionKey, list]) => {
@@ -96,7 +91,6 @@ export class Sender {
               attempt: j.msg.attempt,
               inFlightMs: Math.max(0, j.slot.at - now) + policy.timeoutMs,
               ordered: sub.ordering === "partition",
-              ...(j.began ? { renew: true as const } : {}),
             })),
             list.flatMap((j) => (j.msg.sentAt !== undefined && j.msg.attempt === 1 ? [j.msg.sentAt] : [])),
           );

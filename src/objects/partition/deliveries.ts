@@ -18,15 +18,11 @@ export type BeginRequest =
    */
   | { deliveryId: string; attempt: number; inFlightMs: number; ordered: boolean }
   /**
-   * Attempt `attempt` was begun by this caller and has not been sent yet: lease it again for
-   * `inFlightMs` from now (stale if the row moved on meanwhile).
-   */
-  | { deliveryId: string; attempt: number; inFlightMs: number; ordered: boolean; renew: true }
-  /**
    * Not now (rate limit or a paused endpoint): no attempt is used; the row is leased until then.
-   * `unbegin`: the caller began this attempt and never sent it, so it is given back.
+   * `unbegin`: the caller began this attempt (with this lease) and never sent it, so it is given
+   * back — unless the row moved on meanwhile (the lease changes when the alarm sends it again).
    */
-  | { deliveryId: string; deferUntil: number; unbegin?: number }
+  | { deliveryId: string; deferUntil: number; unbegin?: { attempt: number; leaseUntil: number } }
   | { deliveryId: string; drop: string };
 
 export type BeginResult =
@@ -67,15 +63,14 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
   if ("deferUntil" in req) {
     sql.exec(
       "UPDATE deliveries SET attempts = ?, lease_until = MAX(lease_until, ?), updated_at = ? WHERE id = ?",
-      req.unbegin !== undefined && row.attempts === req.unbegin ? req.unbegin - 1 : row.attempts,
+      req.unbegin && row.attempts === req.unbegin.attempt && row.lease_until === req.unbegin.leaseUntil ? row.attempts - 1 : row.attempts,
       req.deferUntil + leaseMs,
       now,
       req.deliveryId,
     );
     return { result: { deferred: true }, ...found };
   }
-  // A renewal is for the attempt its caller began; any other copy of a begun attempt is stale.
-  if ("renew" in req ? row.attempts !== req.attempt : row.attempts >= req.attempt) return { result: { stale: true }, ...found };
+  if (row.attempts >= req.attempt) return { result: { stale: true }, ...found };
   const leaseUntil = now + req.inFlightMs + 30_000;
   sql.exec(
     "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
