@@ -37,6 +37,13 @@ export const MIGRATIONS = [
   "CREATE INDEX deliveries_by_subscription ON deliveries (subscription_id, status, blocked, seq, created_at)",
   // Attempts are kept in the endpoint's delivery log; this table was written and never read.
   "DROP TABLE attempts",
+  // Both indexes hold pending rows only: settling a row removes its entries instead of moving
+  // them (a settled row is read by id or by event, never through these), and the indexes stay as
+  // small as the backlog. `status` stays a column so the queries that name it are covered.
+  "DROP INDEX deliveries_pending",
+  "CREATE INDEX deliveries_due ON deliveries (status, blocked, lease_until) WHERE status = 'PENDING'",
+  "DROP INDEX deliveries_by_subscription",
+  "CREATE INDEX deliveries_waiting ON deliveries (subscription_id, status, blocked, seq, created_at) WHERE status = 'PENDING'",
 ];
 
 export interface DeliveryRow {
