@@ -358,7 +358,7 @@ export class Endpoint extends DurableObject<Env> {
   }
 
   private saveBacklog(): void {
-    clearTimeout(this.backlogTimer);
+    if (this.backlogTimer !== undefined) clearTimeout(this.backlogTimer);
     this.backlogTimer = undefined;
     for (const b of this.unsavedBacklog.values()) {
       if (b.pending === 0) this.sql.exec("DELETE FROM backlog WHERE partition_key = ?", b.partitionKey);
