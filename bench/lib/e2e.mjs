@@ -7,8 +7,8 @@
  * latency is the receiver's clock minus that timestamp (same machine, same clock). Lost = accepted
  * events × 3 minus distinct (event, subscriber) receipts; duplicates = receipts minus distinct.
  * The backlog (deliveries owed but not yet received) is sampled every 100 ms while publishing and
- * reported as its mean over the first and the last quarter; whether it grew is judged from the
- * latency trend (see backlogGrew).
+ * reported as its mean over the first and the last quarter; whether it grew is judged from that
+ * and from the latency trend (see backlogGrew).
  */
 import { Agent, request } from "node:http";
 import { percentile, round } from "./load.mjs";
@@ -90,13 +90,18 @@ function quarterStats(samples, start, windowMs) {
 }
 
 /**
- * Deliveries are FIFO-ish, so a backlog that grows shows as later events waiting longer: the
- * median publish→receipt latency of events published in the last quarter exceeds the first
- * quarter's by more than 250 ms and by more than 25 %. (Comparing receipt rates per quarter, the
- * other obvious test, misfires when the steady lag is a large part of a short window: nothing
- * arrives in the first quarter at all.)
+ * Two signs of a backlog that grows, either one is enough:
+ * - the deliveries owed (accepted × subscribers − received), sampled while publishing, average
+ *   more in the last quarter than in the first by over 25 % and by over a quarter-second's worth
+ *   of deliveries (a steady pipeline owes about the same all along);
+ * - deliveries are FIFO-ish, so later events wait longer: the median publish→receipt latency of
+ *   events published in the last quarter exceeds the first quarter's by more than 250 ms and by
+ *   more than 25 %. (Comparing receipt rates per quarter misfires when the steady lag is a large
+ *   part of a short window: nothing arrives in the first quarter at all.)
  */
 function backlogGrew(e) {
+  const quarterSecond = (e.rateOffered * e.subscribers) / 4;
+  if (e.backlogQ4 > 1.25 * e.backlogQ1 + quarterSecond) return true;
   if (e.latencyP50Q1Ms === null || e.latencyP50Q4Ms === null) return e.lost > 0;
   const rise = e.latencyP50Q4Ms - e.latencyP50Q1Ms;
   return rise > 250 && rise > 0.25 * e.latencyP50Q1Ms;
