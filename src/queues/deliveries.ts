@@ -39,8 +39,6 @@ interface Item {
   stale?: boolean;
   /** Refused by the endpoint's gate until then. */
   deferUntil?: number;
-  /** Begun here, but its endpoint could not be reached: the attempt is given back and the queue retries the message. */
-  giveBack?: boolean;
   /** Deferred, but the attempt begun here could not be given back: its lease sends it again. */
   keptBegun?: boolean;
   log?: LogEntry;
@@ -75,11 +73,8 @@ export async function consumeDeliveries(batch: MessageBatch, env: Env): Promise<
     ),
   );
   const deferred = live.filter((i) => i.deferUntil !== undefined);
-  const giveBack = live.filter((i) => i.giveBack);
   await Promise.all(
-    [...groupBy([...dead, ...deferred, ...giveBack], (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`).values()].map((g) =>
-      dropOrDefer(env, g),
-    ),
+    [...groupBy([...dead, ...deferred], (i) => `${i.msg.tenantId}/${i.msg.partitionKey}`).values()].map((g) => dropOrDefer(env, g)),
   );
   await resendDeferred(
     env,
@@ -140,7 +135,9 @@ async function beginHere(env: Env, group: Item[], backlog: Map<string, Partition
       backlog.set(key, [...(backlog.get(key) ?? []), { ...f, partitionKey: first.msg.partitionKey }]);
     }
   } catch (err) {
-    // Platform trouble: nothing was begun (one transaction), so the queue tries these again.
+    // Platform trouble: nothing was begun (one transaction), so the queue tries these again; if
+    // the call committed and only its answer was lost, the copies are stale and the rows' leases
+    // send them again.
     console.error(JSON.stringify({ level: "error", message: "beginning deliveries failed", error: String(err) }));
     for (const item of group) {
       item.stale = true;
@@ -184,35 +181,32 @@ async function handOver(env: Env, all: Item[], backlog: PartitionBacklogAt[]): P
       item.message.ack();
     }
   } catch (err) {
-    // Platform trouble, not the receiver's answer: the queue tries these messages again (an
-    // attempt begun here is given back first).
+    // Platform trouble, not the receiver's answer: the queue tries these messages again. An
+    // attempt begun here stays begun (the call may have run and sent it, so giving it back could
+    // send it twice): its lease sends the row again, as the next attempt, when it runs out.
     console.error(JSON.stringify({ level: "error", message: "handing deliveries to the endpoint failed", error: String(err) }));
     for (const item of group) {
-      if (item.began) item.giveBack = true;
+      if (item.began) item.message.ack();
       else item.message.retry({ delaySeconds: RETRY_DELAY_S });
     }
   }
 }
 
-/**
- * One call per partition: drop the rows of dead subscriptions, lease the deferred ones until their
- * time, give back the attempts begun here that could not be handed over.
- */
+/** One call per partition: drop the rows of dead subscriptions, lease the deferred ones until their time. */
 async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
   const first = group[0] as Item;
-  const now = Date.now();
   try {
-    const requests = group.map((item): BeginRequest => {
-      if (item.deferUntil === undefined && !item.giveBack) {
-        return { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" };
-      }
-      return {
-        deliveryId: item.msg.deliveryId,
-        deferUntil: item.deferUntil ?? now + RETRY_DELAY_S * 1000,
-        // Begun here and never sent: the attempt is given back.
-        ...(item.began ? { unbegin: { attempt: item.msg.attempt, leaseUntil: item.began.leaseUntil } } : {}),
-      };
-    });
+    const requests = group.map(
+      (item): BeginRequest =>
+        item.deferUntil !== undefined
+          ? {
+              deliveryId: item.msg.deliveryId,
+              deferUntil: item.deferUntil,
+              // Begun here and never sent: the attempt is given back.
+              ...(item.began ? { unbegin: { attempt: item.msg.attempt, leaseUntil: item.began.leaseUntil } } : {}),
+            }
+          : { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" },
+    );
     const { results } = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(requests);
     group.forEach((item, k) => {
       const r = results[k];
@@ -220,8 +214,9 @@ async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
       if (r && "dropped" in r && item.sub) {
         item.log = { deliveryId: item.msg.deliveryId, ...r.dropped, partitionKey: item.msg.partitionKey, status: "DROPPED" };
       }
-      if (item.giveBack) item.message.retry({ delaySeconds: RETRY_DELAY_S });
-      else if (item.deferUntil === undefined) item.message.ack();
+      // Not given back: a message for this attempt would be stale; the row's lease sends it again.
+      if (item.began && !(r && "deferred" in r && r.unbegun)) item.keptBegun = true;
+      if (item.deferUntil === undefined) item.message.ack();
     });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", message: "dropping or deferring deliveries failed", error: String(err) }));

@@ -240,8 +240,24 @@ describe("deliveries consumer: retries", () => {
     expect(Date.parse(((await row()) as { nextAttemptAt: string }).nextAttemptAt) - Date.now()).toBeGreaterThan(86_000_000);
   });
 
-  it("an endpoint that cannot take the batch: each message retried after 5 s, nothing sent", async () => {
+  it("an endpoint that cannot take the batch: nothing sent; the attempt begun for it stays begun and its lease sends it again", async () => {
     const { hook, message, row } = await pending();
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const { result, sent } = await consume([message], { ENDPOINT: refusing("ENDPOINT") });
+    // The call may have run and sent it: giving the attempt back could send it twice.
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(sent).toEqual([]);
+    expect(await received(hook.name)).toEqual([]);
+    expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
+    expect(error).toHaveBeenCalledWith(expect.stringContaining("handing deliveries to the endpoint failed"));
+  });
+
+  it("an endpoint that cannot take a throttled webhook's batch: each message retried after 5 s, no attempt used", async () => {
+    const { apiKey, hook, sub, message, row } = await pending();
+    const patched = await call(`/subscriptions/${sub.id}`, { method: "PATCH", key: apiKey, body: { rateLimit: { perSecond: 10 } } });
+    expect(patched.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_100)); // the subscription cache sees the PATCH
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const { result, sent, retried } = await consume([message], { ENDPOINT: refusing("ENDPOINT") });
     expect(result.explicitAcks).toEqual([]);
@@ -288,7 +304,7 @@ describe("attempts begun by the consumer", () => {
     expect(await received(hook.name)).toHaveLength(1);
   });
 
-  it("an attempt is given back only by the holder of its lease (the row has not been leased again since)", async () => {
+  it("an attempt is given back only while the lease it was begun with runs (after that the alarm may have sent the row again)", async () => {
     const { tenantId, message, row } = await pending();
     const partition = partitionStub(env, tenantId, message.partitionKey);
     const { results } = await partition.beginAttempts([{ deliveryId: message.deliveryId, attempt: 1, inFlightMs: 5_000, ordered: false }]);
@@ -296,9 +312,9 @@ describe("attempts begun by the consumer", () => {
     if (!began) throw new Error("attempt 1 did not begin");
     const giveBack = (leaseUntil: number) =>
       partition.beginAttempts([{ deliveryId: message.deliveryId, deferUntil: Date.now(), unbegin: { attempt: 1, leaseUntil } }]);
-    await giveBack(began.leaseUntil + 1);
+    expect((await giveBack(Date.now() - 1)).results).toEqual([{ deferred: true }]);
     expect(await row()).toMatchObject({ status: "PENDING", attempts: 1 });
-    await giveBack(began.leaseUntil);
+    expect((await giveBack(began.leaseUntil)).results).toEqual([{ deferred: true, unbegun: true }]);
     expect(await row()).toMatchObject({ status: "PENDING", attempts: 0 });
   });
 

@@ -93,6 +93,8 @@ export class Endpoint extends DurableObject<Env> {
   /** Deliveries waiting here for a slot at the gate, oldest first, with the subscription as it was sent. */
   private waiting: Array<{ tenantId: string; sub: SubscriptionRecord; msg: DeliveryMessage }> = [];
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Deliveries on their way into `waiting` (their begun attempts are being given back). */
+  private givingBack = 0;
   /** Backlog figures reported by partitions and not yet written (updateBacklog). */
   private readonly unsavedBacklog = new Map<string, Settled["backlog"][number]>();
   private backlogTimer: ReturnType<typeof setTimeout> | undefined;
@@ -144,8 +146,8 @@ export class Endpoint extends DurableObject<Env> {
   ): Array<{ deliveryId: string; until: number }> {
     const now = Date.now();
     this.updateBacklog(backlog);
-    // Behind others already waiting here: keep their order.
-    if (this.waiting.length === 0) {
+    // Behind others already waiting here (or about to): keep their order.
+    if (this.waiting.length === 0 && this.givingBack === 0) {
       const { admitted } = this.admitFor(sub, handed.length);
       this.sender.start(
         tenantId,
@@ -156,7 +158,7 @@ export class Endpoint extends DurableObject<Env> {
     }
     // A pause sends everything back until it ends; otherwise what fits waits here for a slot.
     const paused = this.gate.pausedUntil > now;
-    const room = paused ? 0 : Math.max(0, LOCAL_WAIT_MAX - this.waiting.length);
+    const room = paused ? 0 : Math.max(0, LOCAL_WAIT_MAX - this.waiting.length - this.givingBack);
     const waiting = handed.slice(0, room);
     // A delivery waits here as a reference: an attempt the consumer began for it is given back
     // first (a wait can outlast the attempt's lease, and waiting uses no attempt); it is begun
@@ -173,26 +175,41 @@ export class Endpoint extends DurableObject<Env> {
     for (const h of handed) this.waiting.push({ tenantId, sub, msg: h.msg });
   }
 
-  /** Gives back the attempts begun for deliveries that are to wait here, then lets them wait. */
+  /**
+   * Gives back the attempts begun for deliveries that are to wait here, then lets them wait. One
+   * whose attempt could not be given back is left to its row's lease (it is sent again as the
+   * next attempt), never sent from here: its attempt may have been sent again meanwhile.
+   */
   private async giveBack(tenantId: string, sub: SubscriptionRecord, waiting: Handed[], begun: Handed[]): Promise<void> {
     const now = Date.now();
     const given = new Set<string>();
-    await Promise.all(
-      [...groupBy(begun, (h) => h.msg.partitionKey)].map(async ([partitionKey, list]) => {
-        try {
-          await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
-            list.map((h) => {
-              const began = h.began as BeganAttempt;
-              return { deliveryId: h.msg.deliveryId, deferUntil: now, unbegin: { attempt: h.msg.attempt, leaseUntil: began.leaseUntil } };
-            }),
-          );
-          for (const h of list) given.add(h.msg.deliveryId);
-        } catch (err) {
-          // They keep their attempt and its lease: the partition sends them again when it runs out.
-          console.warn(JSON.stringify({ level: "warn", message: "giving back begun attempts failed", partitionKey, error: String(err) }));
-        }
-      }),
-    );
+    this.givingBack += waiting.length;
+    try {
+      await Promise.all(
+        [...groupBy(begun, (h) => h.msg.partitionKey)].map(async ([partitionKey, list]) => {
+          try {
+            const { results } = await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
+              list.map((h) => {
+                const began = h.began as BeganAttempt;
+                return {
+                  deliveryId: h.msg.deliveryId,
+                  deferUntil: now,
+                  unbegin: { attempt: h.msg.attempt, leaseUntil: began.leaseUntil },
+                };
+              }),
+            );
+            list.forEach((h, k) => {
+              const r = results[k];
+              if (r && "deferred" in r && r.unbegun) given.add(h.msg.deliveryId);
+            });
+          } catch (err) {
+            console.warn(JSON.stringify({ level: "warn", message: "giving back begun attempts failed", partitionKey, error: String(err) }));
+          }
+        }),
+      );
+    } finally {
+      this.givingBack -= waiting.length;
+    }
     this.wait(
       tenantId,
       sub,

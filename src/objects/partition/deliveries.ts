@@ -19,8 +19,9 @@ export type BeginRequest =
   | { deliveryId: string; attempt: number; inFlightMs: number; ordered: boolean }
   /**
    * Not now (rate limit or a paused endpoint): no attempt is used; the row is leased until then.
-   * `unbegin`: the caller began this attempt (with this lease) and never sent it, so it is given
-   * back — unless the row moved on meanwhile (the lease changes when the alarm sends it again).
+   * `unbegin`: the caller began this attempt (its lease running until `leaseUntil`) and never
+   * sent it, so it is given back — while that lease runs: only then can the partition not have
+   * sent the row again (its alarm sends rows whose lease ran out).
    */
   | { deliveryId: string; deferUntil: number; unbegin?: { attempt: number; leaseUntil: number } }
   | { deliveryId: string; drop: string };
@@ -28,7 +29,8 @@ export type BeginRequest =
 export type BeginResult =
   | { began: BeganAttempt }
   | { dropped: { eventId: string; sequence: number; previousSequence: number } }
-  | { deferred: true }
+  /** `unbegun`: the attempt was given back. */
+  | { deferred: true; unbegun?: true }
   /** Settled already, or this attempt started elsewhere: send nothing. */
   | { stale: true };
 
@@ -61,14 +63,15 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
     return { result: { dropped: { eventId: row.event_id, sequence: row.seq, previousSequence: row.prev_seq } }, ...found };
   }
   if ("deferUntil" in req) {
+    const unbegun = req.unbegin !== undefined && row.attempts === req.unbegin.attempt && now < req.unbegin.leaseUntil;
     sql.exec(
       "UPDATE deliveries SET attempts = ?, lease_until = MAX(lease_until, ?), updated_at = ? WHERE id = ?",
-      req.unbegin && row.attempts === req.unbegin.attempt && row.lease_until === req.unbegin.leaseUntil ? row.attempts - 1 : row.attempts,
+      unbegun ? row.attempts - 1 : row.attempts,
       req.deferUntil + leaseMs,
       now,
       req.deliveryId,
     );
-    return { result: { deferred: true }, ...found };
+    return { result: unbegun ? { deferred: true, unbegun: true } : { deferred: true }, ...found };
   }
   if (row.attempts >= req.attempt) return { result: { stale: true }, ...found };
   const leaseUntil = now + req.inFlightMs + 30_000;
