@@ -2,8 +2,8 @@
  * The Deliveries queue consumer: a router. A message is a reference; the Partition object holds
  * the event and the delivery row, and the endpoint's Endpoint object sends it. For a batch:
  * re-check each subscription (2 s cache; a miss reads the Tenant object); begin the attempts of
- * webhooks without a rate limit (one call per partition for every webhook of the batch, which
- * also finds the stale copies of a message); hand the deliveries to their endpoints (one call
+ * webhooks without a per-second rate limit (one call per partition for every webhook of the
+ * batch, which also finds the stale copies of a message); hand the deliveries to their endpoints (one call
  * per endpoint, which returns at once — the requests run in the Endpoint object, so a slow or
  * hanging receiver never holds up a batch, another endpoint or another tenant); drop rows of
  * disabled or deleted subscriptions (one call per partition). Deliveries an endpoint's gate
@@ -33,7 +33,7 @@ interface Item {
   message: Message;
   msg: DeliveryMessage;
   sub?: SubscriptionRecord;
-  /** Begun here (its event and lease), for a webhook without a rate limit. */
+  /** Begun here (its event and lease), for a webhook without a per-second rate limit. */
   began?: BeganAttempt;
   /** Settled already or begun by another copy: nothing to send. */
   stale?: boolean;
@@ -181,8 +181,8 @@ async function handOver(env: Env, all: Item[], backlog: PartitionBacklogAt[]): P
       item.message.ack();
     }
   } catch (err) {
-    // Platform trouble, not the receiver's answer: the queue tries these messages again. An
-    // attempt begun here stays begun (the call may have run and sent it, so giving it back could
+    // Platform trouble, not the receiver's answer: the queue tries these messages again, except
+    // those whose attempt was begun here: it stays begun (the call may have run and sent it, so giving it back could
     // send it twice): its lease sends the row again, as the next attempt, when it runs out.
     console.error(JSON.stringify({ level: "error", message: "handing deliveries to the endpoint failed", error: String(err) }));
     for (const item of group) {

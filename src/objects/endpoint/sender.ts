@@ -2,9 +2,10 @@
  * The Endpoint object's sender: it performs one webhook's deliveries, so a slow or hanging
  * receiver holds up only its own object — never a queue batch, another endpoint or another
  * tenant. For admitted deliveries (each with a start slot from the gate) it begins the attempts
- * the queue consumer has not begun (one call per partition), POSTs each at its slot, and settles outcomes as they arrive,
- * coalesced: one record call per partition, one sendBatch of retries, the log rows written here. A 429/503 with Retry-After pauses the gate; a 410 disables the webhook. If the
- * object is evicted meanwhile, the partition rows' leases send the deliveries again.
+ * the queue consumer has not begun (one call per partition), POSTs each at its slot, and settles
+ * outcomes as they arrive, coalesced: one record call per partition, one sendBatch of retries,
+ * the log rows written here. A 429/503 with Retry-After pauses the gate; a 410 disables the
+ * webhook. If the object is evicted meanwhile, the partition rows' leases send the deliveries again.
  */
 import { settings } from "../../config.js";
 import { DEFAULT_RETRY_POLICY, nextDelaySeconds, parseRetryAfter } from "../../domain/backoff.js";
