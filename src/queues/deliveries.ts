@@ -17,7 +17,7 @@ import { endpointStub } from "../objects/endpoint/client.js";
 import type { LogEntry } from "../objects/endpoint/log.js";
 import { sendInChunks } from "../objects/kit/queue-send.js";
 import { partitionStub } from "../objects/partition/client.js";
-import type { BeginRequest } from "../objects/partition/deliveries.js";
+import { type BeginRequest, deferRequest, gaveBack } from "../objects/partition/deliveries.js";
 import type { BeganAttempt, PartitionBacklog } from "../objects/partition/sql.js";
 import { tenantStub } from "../objects/tenant/client.js";
 import { type DeliveryMessage, DeliveryMessageSchema } from "../schemas/messages.js";
@@ -199,12 +199,8 @@ async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
     const requests = group.map(
       (item): BeginRequest =>
         item.deferUntil !== undefined
-          ? {
-              deliveryId: item.msg.deliveryId,
-              deferUntil: item.deferUntil,
-              // Begun here and never sent: the attempt is given back.
-              ...(item.began ? { unbegin: { attempt: item.msg.attempt, leaseUntil: item.began.leaseUntil } } : {}),
-            }
+          ? // Begun here and never sent: the attempt is given back.
+            deferRequest(item.msg.deliveryId, item.deferUntil, item.began)
           : { deliveryId: item.msg.deliveryId, drop: item.sub ? "subscription is disabled" : "subscription was deleted" },
     );
     const { results } = await partitionStub(env, first.msg.tenantId, first.msg.partitionKey).beginAttempts(requests);
@@ -215,7 +211,7 @@ async function dropOrDefer(env: Env, group: Item[]): Promise<void> {
         item.log = { deliveryId: item.msg.deliveryId, ...r.dropped, partitionKey: item.msg.partitionKey, status: "DROPPED" };
       }
       // Not given back: a message for this attempt would be stale; the row's lease sends it again.
-      if (item.began && !(r && "deferred" in r && r.unbegun)) item.keptBegun = true;
+      if (item.began && !gaveBack(r)) item.keptBegun = true;
       if (item.deferUntil === undefined) item.message.ack();
     });
   } catch (err) {

@@ -22,6 +22,7 @@ import { disableWebhook } from "../../services/webhooks.js";
 import { META_TABLE, Meta } from "../kit/meta.js";
 import { migrate } from "../kit/migrations.js";
 import { partitionStub } from "../partition/client.js";
+import { deferRequest, gaveBack } from "../partition/deliveries.js";
 import type { BeganAttempt } from "../partition/sql.js";
 import type { AttemptEntry, LogEntry, RecoverCursor } from "./log.js";
 import { MAILBOX_MIGRATIONS, Mailbox, type PulledMessage, type PullOptions } from "./mailbox.js";
@@ -189,18 +190,10 @@ export class Endpoint extends DurableObject<Env> {
         [...groupBy(begun, (h) => h.msg.partitionKey)].map(async ([partitionKey, list]) => {
           try {
             const { results } = await partitionStub(this.env, tenantId, partitionKey).beginAttempts(
-              list.map((h) => {
-                const began = h.began as BeganAttempt;
-                return {
-                  deliveryId: h.msg.deliveryId,
-                  deferUntil: now,
-                  unbegin: { attempt: h.msg.attempt, leaseUntil: began.leaseUntil },
-                };
-              }),
+              list.map((h) => deferRequest(h.msg.deliveryId, now, h.began)),
             );
             list.forEach((h, k) => {
-              const r = results[k];
-              if (r && "deferred" in r && r.unbegun) given.add(h.msg.deliveryId);
+              if (gaveBack(results[k])) given.add(h.msg.deliveryId);
             });
           } catch (err) {
             console.warn(JSON.stringify({ level: "warn", message: "giving back begun attempts failed", partitionKey, error: String(err) }));

@@ -39,6 +39,17 @@ export interface RecordRequest {
   outcome: AttemptOutcome;
 }
 
+/**
+ * A deferral until `deferUntil`; with `began` (the caller began the attempt and never sent it)
+ * the attempt is given back too.
+ */
+export function deferRequest(deliveryId: string, deferUntil: number, began?: BeganAttempt): BeginRequest {
+  return { deliveryId, deferUntil, ...(began ? { unbegin: { attempt: began.attempt, leaseUntil: began.leaseUntil } } : {}) };
+}
+
+/** Whether a deferral gave its attempt back. */
+export const gaveBack = (r: BeginResult | undefined): boolean => r !== undefined && "deferred" in r && r.unbegun === true;
+
 /** What begin found: the result and the row's subscription (undefined: no such row). */
 export interface Begun {
   result: BeginResult;
