@@ -4,19 +4,38 @@ const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /** `<prefix>_<20 base36 chars>` (~103 bits of randomness). */
 export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  const bytes = randomBytes(20);
   let s = "";
   for (const b of bytes) s += ALPHABET[b % 36];
   return `${prefix}_${s}`;
 }
 
+// Ids and trace ids take their bytes from a pool the runtime's CSPRNG refills 4 KiB at a time:
+// a request makes several ids, and one getRandomValues call per id cost more than the id itself.
+// Never used for secrets or keys, which take fresh bytes of their own.
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let used = 0;
+
+/** `n` (≤ 4096) random bytes, not shared with any other caller. */
+export function randomBytes(n: number): Uint8Array {
+  if (used + n > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+    used = 0;
+  }
+  used += n;
+  return pool.subarray(used - n, used);
+}
+
 /** Client-supplied ids (event ids, task ids, partition keys): printable, no slashes or spaces. */
 export const CLIENT_ID = /^[A-Za-z0-9._:~@-]{1,256}$/;
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let s = "";
-  for (const b of view) s += b.toString(16).padStart(2, "0");
+  for (const b of view) s += HEX[b];
   return s;
 }
 

@@ -98,8 +98,11 @@ describe("POST /events", () => {
     expect(responses.every((r) => r.status === 202)).toBe(true);
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     expect(new Set(results.map((r) => r.sequence))).toEqual(new Set([1]));
+    // The duplicates used no sequence number: the next event follows without a gap.
+    const next = await json<Result>(await publish(apiKey, { id: "same-2", type: "a.b", data: {}, partitionKey: "p1" }));
+    expect(next.sequence).toBe(2);
     const log = await json<{ events: unknown[] }>(await call("/partitions/p1/events", { key: apiKey }));
-    expect(log.events).toHaveLength(1);
+    expect(log.events).toHaveLength(2);
   });
 
   it("gives 60 concurrent publishes into one partition sequences 1..60 and replays them in order", async () => {

@@ -1,8 +1,8 @@
 /**
  * Partition Durable Object (one per tenant + partition key): the ordering and fan-out point.
- * One SQLite transaction dedupes the event id, assigns the next sequence number, appends the
- * event and writes one outbox row per matching subscription, push or pull (with the previous sequence
- * routed to that subscription). The rows are the delivery state: the consumer reports every
+ * One SQLite transaction (a single INSERT for an event nothing matched) dedupes the event id,
+ * assigns the next sequence number, appends the event and writes one outbox row per matching
+ * subscription, push or pull (with the previous sequence routed to that subscription). The rows are the delivery state: the consumer reports every
  * attempt back here, and the alarm re-sends any row whose lease ran out (the queue never took
  * it, or its message was lost), so a 202 means delivered eventually. An ordered subscription's
  * rows wait here, unsent, until the row before them is settled. The alarm also prunes events
@@ -85,12 +85,19 @@ export class Partition extends DurableObject<Env> {
     const seqBefore = this.seq;
     const appended: StoredEventText[] = [];
     let results: PublishResult[];
+    const write = () => items.map((item) => this.append(item, now, sentLease, fresh, appended, tenantId, partitionKey));
     try {
-      results = this.ctx.storage.transactionSync(() => {
-        // The alarm needs both to build queue messages; they never change for an object.
-        if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
-        return items.map((item) => this.append(item, now, sentLease, fresh, appended, tenantId, partitionKey));
-      });
+      // An event that matches no subscription is one INSERT, which SQLite applies whole or not at
+      // all; anything more (delivery rows, several events, the first event's meta rows) is one
+      // transaction. The explicit transaction costs about as much as the insert itself.
+      results =
+        this.named && items.length === 1 && items[0]?.targets.length === 0
+          ? write()
+          : this.ctx.storage.transactionSync(() => {
+              // The alarm needs both to build queue messages; they never change for an object.
+              if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
+              return write();
+            });
     } catch (err) {
       this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
       this.ordered.forget();
@@ -125,9 +132,7 @@ export class Partition extends DurableObject<Env> {
     partitionKey: string,
   ): PublishResult {
     const { id, body } = item;
-    const existing = this.sql.exec<{ result: string }>("SELECT result FROM events WHERE id = ?", id).toArray()[0];
-    if (existing) return { ...(JSON.parse(existing.result) as PublishResult), duplicate: true };
-    const sequence = ++this.seq;
+    const sequence = this.seq + 1;
     const result: PublishResult = {
       eventId: id,
       status: "PUBLISHED",
@@ -136,14 +141,20 @@ export class Partition extends DurableObject<Env> {
       partitionKey,
       sequence,
     };
-    this.sql.exec(
-      "INSERT INTO events (seq, id, body, result, created_at) VALUES (?, ?, ?, ?, ?)",
+    // The id is unique: a duplicate writes nothing and gets the original's result.
+    const written = this.sql.exec(
+      "INSERT INTO events (seq, id, body, result, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
       sequence,
       id,
       body,
       JSON.stringify(result),
       now,
-    );
+    ).rowsWritten;
+    if (written === 0) {
+      const existing = this.sql.exec<{ result: string }>("SELECT result FROM events WHERE id = ?", id).one();
+      return { ...(JSON.parse(existing.result) as PublishResult), duplicate: true };
+    }
+    this.seq = sequence;
     appended.push({ body, sequence });
     for (const sub of item.targets) {
       const previous =
