@@ -138,6 +138,32 @@ describe("delivery through the outbox", () => {
     );
   });
 
+  it("keeps sequence and previous sequence exact after a publish whose transaction rolled back", async () => {
+    const { apiKey, hook } = await setup();
+    const first = await publish(apiKey, "p-rollback");
+    // The next publish fails after its rows were written: the transaction rolls them back.
+    type Append = (...args: unknown[]) => unknown;
+    const proto = Partition.prototype as unknown as { append: Append };
+    const append = proto.append;
+    const spy = vi.spyOn(proto, "append").mockImplementation(function (this: unknown, ...args: unknown[]) {
+      append.apply(this, args);
+      throw new Error("simulated storage failure");
+    });
+    const failed = await call("/events", {
+      method: "POST",
+      key: apiKey,
+      body: { id: "evt-rolled-back", type: "order.created", data: {}, partitionKey: "p-rollback" },
+    });
+    expect(failed.status).toBe(500);
+    spy.mockRestore();
+    const third = await publish(apiKey, "p-rollback");
+    expect(third.sequence).toBe(first.sequence + 1);
+    const got = await waitFor(hook.name, 2);
+    const headers = got.map((g) => g.headers).find((h) => h["x-event-id"] === third.eventId);
+    expect(headers?.["x-previous-sequence"]).toBe(String(first.sequence));
+    expect(got.some((g) => g.headers["x-event-id"] === "evt-rolled-back")).toBe(false);
+  });
+
   it("prunes events past retention, except those with deliveries still pending", async () => {
     const { tenantId, apiKey, hook } = await setup();
     await script(hook.name, { responses: [{ status: 500 }] });

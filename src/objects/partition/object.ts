@@ -2,11 +2,11 @@
  * Partition Durable Object (one per tenant + partition key): the ordering and fan-out point.
  * One SQLite transaction (a single INSERT for an event nothing matched) dedupes the event id,
  * assigns the next sequence number, appends the event and writes one outbox row per matching
- * subscription, push or pull (with the previous sequence routed to that subscription). The rows are the delivery state: the consumer reports every
- * attempt back here, and the alarm re-sends any row whose lease ran out (the queue never took
- * it, or its message was lost), so a 202 means delivered eventually. An ordered subscription's
- * rows wait here, unsent, until the row before them is settled. The alarm also prunes events
- * past retention that have nothing left to deliver.
+ * subscription, push or pull (with the previous sequence routed to that subscription). The rows
+ * are the delivery state: the consumer reports every attempt back here, and the alarm re-sends
+ * any row whose lease ran out (the queue never took it, or its message was lost), so a 202 means
+ * delivered eventually. An ordered subscription's rows wait here, unsent, until the row before
+ * them is settled. The alarm also prunes events past retention that have nothing left to deliver.
  */
 import { DurableObject } from "cloudflare:workers";
 import { HANDOFF_MS, STATS_FLUSH_MS, settings } from "../../config.js";
@@ -55,6 +55,8 @@ export class Partition extends DurableObject<Env> {
   private uncounted = new Map<number, number>();
   /** When the accepted-event counts last went to the directory. */
   private countedAt = 0;
+  /** The `routed` table as far as read or written since the object started: subscription id → last sequence. */
+  private readonly lastRouted = new Map<string, number>();
   private readonly sql: SqlStorage;
   private readonly meta: Meta;
   private readonly timer: Alarm;
@@ -101,6 +103,7 @@ export class Partition extends DurableObject<Env> {
     } catch (err) {
       this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
       this.ordered.forget();
+      this.lastRouted.clear();
       throw err;
     }
     this.named = true;
@@ -158,7 +161,10 @@ export class Partition extends DurableObject<Env> {
     appended.push({ body, sequence });
     for (const sub of item.targets) {
       const previous =
-        this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM routed WHERE subscription_id = ?", sub.id).toArray()[0]?.last_seq ?? 0;
+        this.lastRouted.get(sub.id) ??
+        this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM routed WHERE subscription_id = ?", sub.id).toArray()[0]?.last_seq ??
+        0;
+      this.lastRouted.set(sub.id, sequence);
       this.sql.exec(
         "INSERT INTO routed (subscription_id, last_seq) VALUES (?, ?) ON CONFLICT (subscription_id) DO UPDATE SET last_seq = excluded.last_seq",
         sub.id,
