@@ -4,7 +4,7 @@ const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /** `<prefix>_<20 base36 chars>` (~103 bits of randomness). */
 export function newId(prefix: string): string {
-  const bytes = randomBytes(20);
+  const bytes = idBytes(20);
   let s = "";
   for (const b of bytes) s += ALPHABET[b % 36];
   return `${prefix}_${s}`;
@@ -12,19 +12,20 @@ export function newId(prefix: string): string {
 
 // Ids and trace ids take their bytes from a pool the runtime's CSPRNG refills 4 KiB at a time:
 // a request makes several ids, and one getRandomValues call per id cost more than the id itself.
-// Never used for secrets or keys, which take fresh bytes of their own.
+// Secrets and keys never come from here: they take fresh bytes of their own.
 const POOL_BYTES = 4096;
 let pool = new Uint8Array(0);
 let used = 0;
 
-/** `n` (≤ 4096) random bytes, not shared with any other caller. */
-export function randomBytes(n: number): Uint8Array {
+/** `n` (1–64) random bytes for an identifier, a copy no other caller gets. */
+export function idBytes(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`idBytes takes 1–64 bytes, not ${n}`);
   if (used + n > pool.length) {
     pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
     used = 0;
   }
   used += n;
-  return pool.subarray(used - n, used);
+  return pool.slice(used - n, used);
 }
 
 /** Client-supplied ids (event ids, task ids, partition keys): printable, no slashes or spaces. */

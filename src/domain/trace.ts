@@ -4,7 +4,7 @@
  * an error), and the header pair of one outgoing request: the same trace id and flags, a new
  * parent id each time (each delivery attempt and task dispatch is its own span).
  */
-import { hash32, randomBytes, toHex } from "./ids.js";
+import { hash32, idBytes, toHex } from "./ids.js";
 
 /** What is stored with an event or a task: a valid `traceparent`, and `tracestate` when one came with it. */
 export interface TraceContext {
@@ -82,7 +82,7 @@ export function traceHeaders(trace: TraceContext): { traceparent: string; traces
 
 function randomHex(bytes: number, zero: string): string {
   for (;;) {
-    const hex = toHex(randomBytes(bytes));
+    const hex = toHex(idBytes(bytes));
     if (hex !== zero) return hex;
   }
 }

@@ -164,6 +164,26 @@ describe("delivery through the outbox", () => {
     expect(got.some((g) => g.headers["x-event-id"] === "evt-rolled-back")).toBe(false);
   });
 
+  it("keeps numbering after an event nothing matched failed once stored (its retry is a duplicate)", async () => {
+    const { apiKey } = await newTenant();
+    const first = await publish(apiKey, "p-single");
+    // One INSERT, no transaction: the event is stored, then the call fails before it answers.
+    type Append = (...args: unknown[]) => unknown;
+    const proto = Partition.prototype as unknown as { append: Append };
+    const append = proto.append;
+    const spy = vi.spyOn(proto, "append").mockImplementation(function (this: unknown, ...args: unknown[]) {
+      append.apply(this, args);
+      throw new Error("simulated failure after the insert");
+    });
+    const body = { id: "evt-stored", type: "order.created", data: {}, partitionKey: "p-single" };
+    expect((await call("/events", { method: "POST", key: apiKey, body })).status).toBe(500);
+    spy.mockRestore();
+    const retried = await json<{ sequence: number; duplicate?: boolean }>(await call("/events", { method: "POST", key: apiKey, body }));
+    expect(retried).toMatchObject({ sequence: first.sequence + 1, duplicate: true });
+    const next = await publish(apiKey, "p-single");
+    expect(next.sequence).toBe(first.sequence + 2);
+  });
+
   it("prunes events past retention, except those with deliveries still pending", async () => {
     const { tenantId, apiKey, hook } = await setup();
     await script(hook.name, { responses: [{ status: 500 }] });

@@ -88,20 +88,22 @@ export class Partition extends DurableObject<Env> {
     const appended: StoredEventText[] = [];
     let results: PublishResult[];
     const write = () => items.map((item) => this.append(item, now, sentLease, fresh, appended, tenantId, partitionKey));
+    // An event that matches no subscription is one INSERT, which SQLite applies whole or not at
+    // all; anything more (delivery rows, several events, the first event's meta rows) is one
+    // transaction. The explicit transaction costs about as much as the insert itself.
+    const single = this.named && items.length === 1 && items[0]?.targets.length === 0;
     try {
-      // An event that matches no subscription is one INSERT, which SQLite applies whole or not at
-      // all; anything more (delivery rows, several events, the first event's meta rows) is one
-      // transaction. The explicit transaction costs about as much as the insert itself.
-      results =
-        this.named && items.length === 1 && items[0]?.targets.length === 0
-          ? write()
-          : this.ctx.storage.transactionSync(() => {
-              // The alarm needs both to build queue messages; they never change for an object.
-              if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
-              return write();
-            });
+      results = single
+        ? write()
+        : this.ctx.storage.transactionSync(() => {
+            // The alarm needs both to build queue messages; they never change for an object.
+            if (!this.named) this.meta.set("tenantId", tenantId).set("partitionKey", partitionKey);
+            return write();
+          });
     } catch (err) {
-      this.seq = seqBefore; // rolled back: those numbers were never used, so no gap
+      // Rolled back: those numbers were never used, so no gap. (A single INSERT that went through
+      // has already advanced the sequence, and one that failed has not.)
+      if (!single) this.seq = seqBefore;
       this.ordered.forget();
       this.lastRouted.clear();
       throw err;
