@@ -17,7 +17,8 @@
  * moves with the neighbours' load, while the CPU cost per delivery does not (much).
  *
  * Publish floor: autocannon against `POST /insert` with the same body, connections and durations
- * as `POST /events`.
+ * as `POST /events`. Each round also records requests per CPU-second of the calibration worker's
+ * process group, compared with `POST /events`'s requests per CPU-second of edgebus's.
  */
 import { Agent, request } from "node:http";
 import { measure, round } from "./load.mjs";
@@ -104,9 +105,9 @@ export async function bracketInsert(ctx, between) {
   const one = () =>
     guarded(rec, { done: () => {} }, async () => {
       const quiesceMs = await ctx.quiesce();
-      const m = await measure({ url: ctx.calibrationUrl, request, connections, durationSec, warmupSec });
+      const m = await measure({ url: ctx.calibrationUrl, request, connections, durationSec, warmupSec, cpu: ctx.cpu.calibration });
       if (m.ok === 0 || m.non2xx + m.errors > m.ok) throw new Error(`floor: ${m.ok} 2xx, ${m.non2xx} non-2xx, ${m.errors} errors`);
-      rounds.push({ rps: m.rps, p50Ms: m.p50Ms, p99Ms: m.p99Ms, quiesceMs });
+      rounds.push({ rps: m.rps, perCpuSecond: m.perCpuSecond ?? null, p50Ms: m.p50Ms, p99Ms: m.p99Ms, quiesceMs });
     });
   await one();
   const inner = await between();

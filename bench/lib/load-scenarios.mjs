@@ -68,7 +68,7 @@ export async function drain(ctx, rec, buckets, expected, opts = {}) {
 
 function load(ctx, request, perRequest = 1) {
   const { connections, durationSec, warmupSec } = ctx.cfg;
-  return measure({ url: ctx.url, request, connections, durationSec, warmupSec, perRequest });
+  return measure({ url: ctx.url, request, connections, durationSec, warmupSec, perRequest, cpu: ctx.cpu.edgebus });
 }
 
 export function loadScenarios() {

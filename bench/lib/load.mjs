@@ -42,14 +42,20 @@ function once(opts) {
  * Runs warm-up then measurement. `request` is autocannon's request shape ({method, path, headers,
  * body} or with setupRequest); `perRequest` scales requests/s into items/s (100 for a batch).
  */
-export async function measure({ url, request, connections, durationSec, warmupSec, perRequest = 1 }) {
+/**
+ * `cpu` (optional) reads the server's process-group CPU-seconds; with it the result also has the
+ * 2xx requests per CPU-second of the measured run (warm-up excluded).
+ */
+export async function measure({ url, request, connections, durationSec, warmupSec, perRequest = 1, cpu }) {
   const base = { url, connections, requests: [request] };
   let warmup2xx = 0;
   if (warmupSec > 0) {
     const w = await once({ ...base, duration: warmupSec });
     warmup2xx = w.result["2xx"];
   }
+  const cpu0 = cpu?.() ?? null;
   const { result, times } = await once({ ...base, duration: durationSec });
+  const cpuSeconds = cpu0 === null ? null : (cpu?.() ?? cpu0) - cpu0;
   times.sort((a, b) => a - b);
   const ok = result["2xx"];
   const seconds = result.duration;
@@ -69,6 +75,7 @@ export async function measure({ url, request, connections, durationSec, warmupSe
     p50Ms: round(percentile(times, 50), 2),
     p99Ms: round(percentile(times, 99), 2),
     warmup2xx,
+    ...(cpuSeconds ? { perCpuSecond: round(ok / cpuSeconds, 1) } : {}),
   };
 }
 

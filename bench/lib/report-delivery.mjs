@@ -20,11 +20,14 @@ export function calibratedRatios(records) {
   const publish = ok(records, "publish.none")?.metrics?.rps;
   const ceilingCpu = ok(records, "calibration.outbound")?.calibration?.perCpuSecond;
   const sustainedCpu = ok(records, "delivery.sustained")?.delivery?.perCpuSecond;
+  const floorCpu = ok(records, "calibration.insert")?.calibration?.perCpuSecond;
+  const publishCpu = ok(records, "publish.none")?.metrics?.perCpuSecond;
   return {
     deliveryVsCeiling: ceiling && sustained != null ? round(sustained / ceiling, 3) : null,
     // Deliveries per CPU-second of each process group: the cost ratio, steadier on a shared machine.
     deliveryVsCeilingCpu: ceilingCpu && sustainedCpu ? round(sustainedCpu / ceilingCpu, 3) : null,
     publishVsFloor: floor && publish != null ? round(publish / floor, 3) : null,
+    publishVsFloorCpu: floorCpu && publishCpu ? round(publishCpu / floorCpu, 3) : null,
   };
 }
 
@@ -90,10 +93,20 @@ export function deliveryMarkdown(doc) {
   const rows = [];
   const failed = (r) => `${r.status}${r.reason ? `: ${r.reason.split("\n")[0].slice(0, 160).replace(/\|/g, "\\|")}` : ""}`;
   const add = (r, text) => r && rows.push(`| ${r.title} | ${r.status === "ok" ? text(r) : failed(r)} |`);
-  add(rec("calibration.insert"), (r) => `${n(r.calibration.value)} req/s (before / after: ${rounds(r.calibration)})`);
+  add(
+    rec("calibration.insert"),
+    (r) =>
+      `${n(r.calibration.value)} req/s (before / after: ${rounds(r.calibration)})${r.calibration.perCpuSecond ? `; ${n(r.calibration.perCpuSecond)} per CPU-second` : ""}`,
+  );
   const pub = rec("publish.none");
   if (pub?.status === "ok" && ratios.publishVsFloor !== null)
-    rows.push(`| POST /events, no subscribers, vs the floor | ${n(pub.metrics.rps)} req/s = **${ratios.publishVsFloor.toFixed(2)}×** |`);
+    rows.push(
+      `| POST /events, no subscribers, vs the floor | ${n(pub.metrics.rps)} req/s = **${ratios.publishVsFloor.toFixed(2)}×**${
+        ratios.publishVsFloorCpu === null
+          ? ""
+          : `; ${n(pub.metrics.perCpuSecond)} per CPU-second (${ratios.publishVsFloorCpu.toFixed(2)}× per CPU-second)`
+      } |`,
+    );
   add(
     rec("calibration.outbound"),
     (r) =>
