@@ -1,11 +1,13 @@
 /**
  * Durable Object SQLite binds at most 100 values per statement: lists of ids are split. A full
- * queue chunk (100 deliveries) still gets its lease, and an ack of 1,000 ids works.
+ * queue chunk (100 deliveries) still gets its lease, outcomes of 150 deliveries are all written
+ * back, and an ack of 1,000 ids works.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { partitionStub } from "../../src/objects/partition/client.js";
+import type { Partition } from "../../src/objects/partition/object.js";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket } from "../helpers/hooks.js";
 
@@ -28,6 +30,50 @@ describe("statements over long id lists", () => {
     for (const l of leases) expect(l.lease_until - l.created_at).toBeGreaterThanOrEqual(25_000);
     expect(warn.mock.calls.flat().join(" ")).not.toContain("sendBatch failed");
     warn.mockRestore();
+  });
+
+  it("writes back outcomes of 150 deliveries in one call, alike ones together, late ones ignored", async () => {
+    const stub = partitionStub(env, `t-${crypto.randomUUID()}`, "outcomes");
+    await runInDurableObject(stub, async (object: Partition, state) => {
+      const now = Date.now();
+      for (let i = 0; i < 150; i++) {
+        state.storage.sql.exec(
+          `INSERT INTO deliveries (id, event_id, seq, subscription_id, subscription_name, status, attempts, lease_until, created_at, updated_at)
+           VALUES (?, ?, ?, 'sub_1', 'one', 'PENDING', 1, ?, ?, ?)`,
+          `dlv_${i}`,
+          `evt_${i}`,
+          i + 1,
+          now + 3_600_000,
+          now,
+          now,
+        );
+      }
+      const outcome = (i: number) =>
+        i < 120
+          ? { attempt: 1, durationMs: 5, statusCode: 204, settle: "DELIVERED" as const }
+          : i < 140
+            ? { attempt: 1, durationMs: 5, statusCode: 500, error: "receiver answered 500", retryInSeconds: 60 }
+            : // A late outcome of an earlier attempt than the row's: it changes nothing.
+              { attempt: 0, durationMs: 5, statusCode: 204, settle: "DELIVERED" as const };
+      const { backlog } = await object.recordAttempts(
+        Array.from({ length: 150 }, (_, i) => ({ deliveryId: `dlv_${i}`, outcome: outcome(i) })),
+      );
+      const rows = state.storage.sql
+        .exec<{ id: string; status: string; next_attempt_at: number | null; last_error: string | null }>(
+          "SELECT id, status, next_attempt_at, last_error FROM deliveries",
+        )
+        .toArray();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (let i = 0; i < 150; i++) {
+        const row = byId.get(`dlv_${i}`);
+        if (i < 120) expect(row).toMatchObject({ status: "DELIVERED", next_attempt_at: null });
+        else if (i < 140) {
+          expect(row).toMatchObject({ status: "PENDING", last_error: "receiver answered 500" });
+          expect(row?.next_attempt_at).toBeGreaterThanOrEqual(now + 60_000);
+        } else expect(row).toMatchObject({ status: "PENDING", next_attempt_at: null, last_error: null });
+      }
+      expect(backlog).toEqual([{ subscriptionId: "sub_1", pending: 30, oldestAt: now }]);
+    });
   });
 
   it("an ack of 1,000 ids counts the valid ones", async () => {

@@ -5,7 +5,9 @@
  * batch's worth of them in one transaction per call, so a batch costs two calls per partition,
  * not two per message.
  */
+import { groupBy } from "../../domain/group.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
+import { inSlices } from "../kit/sql-in.js";
 import type { AttemptOutcome, BeganAttempt, DeliveryRow, PartitionBacklog } from "./sql.js";
 
 /** A blocked row is not sent, so its lease never runs out. */
@@ -110,31 +112,43 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
 }
 
 /**
- * Writes an outcome back: settled, or pending with its next attempt time and lease. Returns the
- * row's subscription when this outcome changed the row (an older attempt's late outcome does
- * not), and whether it settled it. The attempt itself is kept in the endpoint's delivery log.
+ * Writes outcomes back: settled, or pending with the next attempt time and lease. Returns, for
+ * each row an outcome changed (an older attempt's late outcome does not), its subscription and
+ * whether it settled. Outcomes that write the same values (most often: delivered at attempt 1)
+ * share one UPDATE over their ids. The attempt itself is kept in the endpoint's delivery log.
  */
 export function record(
   sql: SqlStorage,
-  { deliveryId, outcome }: RecordRequest,
+  requests: readonly RecordRequest[],
   now: number,
   leaseMs: number,
-): { subscriptionId: string; settled: boolean } | undefined {
-  const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
-  const row = sql
-    .exec<{ subscription_id: string }>(
-      `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-       WHERE id = ? AND status = 'PENDING' AND attempts = ? RETURNING subscription_id`,
-      outcome.settle ?? "PENDING",
-      nextAt,
-      nextAt === null ? now : nextAt + leaseMs,
-      outcome.error ?? null,
-      now,
-      deliveryId,
-      outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
-    )
-    .toArray()[0];
-  return row ? { subscriptionId: row.subscription_id, settled: outcome.settle !== undefined } : undefined;
+): Array<{ subscriptionId: string; settled: boolean }> {
+  const changed: Array<{ subscriptionId: string; settled: boolean }> = [];
+  const alike = groupBy(requests, ({ outcome: o }) => `${o.attempt}|${o.settle ?? ""}|${o.retryInSeconds ?? ""}|${o.error ?? ""}`);
+  for (const group of alike.values()) {
+    const { outcome } = group[0] as RecordRequest;
+    const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
+    const settled = outcome.settle !== undefined;
+    inSlices(
+      group.map((r) => r.deliveryId),
+      6,
+      (ids, marks) => {
+        const rows = sql.exec<{ subscription_id: string }>(
+          `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
+           WHERE status = 'PENDING' AND attempts = ? AND id IN (${marks}) RETURNING subscription_id`,
+          outcome.settle ?? "PENDING",
+          nextAt,
+          nextAt === null ? now : nextAt + leaseMs,
+          outcome.error ?? null,
+          now,
+          outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
+          ...ids,
+        );
+        for (const row of rows) changed.push({ subscriptionId: row.subscription_id, settled });
+      },
+    );
+  }
+  return changed;
 }
 
 /**

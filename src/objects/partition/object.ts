@@ -458,9 +458,7 @@ export class Partition extends DurableObject<Env> {
     const touched = new Set<string>();
     const released = this.transaction(() => {
       const out: DeliveryRow[] = [];
-      for (const r of requests) {
-        const changed = record(this.sql, r, now, leaseMs);
-        if (!changed) continue;
+      for (const changed of record(this.sql, requests, now, leaseMs)) {
         touched.add(changed.subscriptionId);
         if (changed.settled) out.push(...this.ordered.release(changed.subscriptionId, now, HANDOFF_MS));
       }
