@@ -115,7 +115,8 @@ export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: 
  * Writes outcomes back: settled, or pending with the next attempt time and lease. Returns, for
  * each row an outcome changed (an older attempt's late outcome does not), its subscription and
  * whether it settled. Outcomes that write the same values (most often: delivered at attempt 1)
- * share one UPDATE over their ids. The attempt itself is kept in the endpoint's delivery log.
+ * share one UPDATE over their ids, so a call holds at most one outcome per delivery and attempt
+ * (the senders report each attempt once). The attempt itself is kept in the endpoint's delivery log.
  */
 export function record(
   sql: SqlStorage,
@@ -124,7 +125,7 @@ export function record(
   leaseMs: number,
 ): Array<{ subscriptionId: string; settled: boolean }> {
   const changed: Array<{ subscriptionId: string; settled: boolean }> = [];
-  const alike = groupBy(requests, ({ outcome: o }) => `${o.attempt}|${o.settle ?? ""}|${o.retryInSeconds ?? ""}|${o.error ?? ""}`);
+  const alike = groupBy(requests, ({ outcome: o }) => JSON.stringify([o.attempt, o.settle, o.retryInSeconds, o.error]));
   for (const group of alike.values()) {
     const { outcome } = group[0] as RecordRequest;
     const nextAt = outcome.retryInSeconds === undefined ? null : now + outcome.retryInSeconds * 1000;
@@ -133,9 +134,11 @@ export function record(
       group.map((r) => r.deliveryId),
       6,
       (ids, marks) => {
+        // `+status`: without statistics SQLite would pick the partial index on status (every
+        // pending row) over the ids' primary-key lookups once the list has three ids.
         const rows = sql.exec<{ subscription_id: string }>(
           `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-           WHERE status = 'PENDING' AND attempts = ? AND id IN (${marks}) RETURNING subscription_id`,
+           WHERE +status = 'PENDING' AND attempts = ? AND id IN (${marks}) RETURNING subscription_id`,
           outcome.settle ?? "PENDING",
           nextAt,
           nextAt === null ? now : nextAt + leaseMs,

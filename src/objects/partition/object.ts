@@ -225,8 +225,9 @@ export class Partition extends DurableObject<Env> {
           (ids, marks) =>
             this.sql.exec(
               // Only a lease nobody has moved since the publish (a send that failed but got through
-              // may have been begun or deferred meanwhile).
-              `UPDATE deliveries SET lease_until = ? WHERE status = 'PENDING' AND lease_until = ? AND id IN (${marks})`,
+              // may have been begun or deferred meanwhile). `+status` keeps SQLite on the ids'
+              // primary key instead of the partial index on status (every pending row), here and below.
+              `UPDATE deliveries SET lease_until = ? WHERE +status = 'PENDING' AND lease_until = ? AND id IN (${marks})`,
               now + HANDOFF_MS,
               sentLease,
               ...ids,
@@ -250,7 +251,7 @@ export class Partition extends DurableObject<Env> {
           (ids, marks) =>
             this.sql.exec(
               // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
-              `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND blocked = 0 AND id IN (${marks})`,
+              `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND blocked = 0 AND id IN (${marks})`,
               leaseUntil,
               ...ids,
             ),
@@ -445,7 +446,6 @@ export class Partition extends DurableObject<Env> {
     return { results, backlog: backlogOf(this.sql, touched) };
   }
 
-  /** Records outcomes; a settled row of an ordered subscription lets its next row go. */
   /**
    * Writes outcomes back. A settled row of an ordered subscription releases the next one: with
    * `handBack` (the caller is that subscription's Endpoint object) it is returned to be sent at
@@ -472,7 +472,7 @@ export class Partition extends DurableObject<Env> {
         1,
         (ids, marks) =>
           this.sql.exec(
-            `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE status = 'PENDING' AND id IN (${marks})`,
+            `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND id IN (${marks})`,
             leaseUntil,
             ...ids,
           ),
