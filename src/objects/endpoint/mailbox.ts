@@ -254,7 +254,9 @@ export class Mailbox {
     inSlices(unique, 1, (slice, marks) =>
       rows.push(
         ...this.sql
-          .exec<Row>(`SELECT * FROM mailbox WHERE state = 'leased' AND lease_until > ? AND ack_id IN (${marks})`, now, ...slice)
+          // `+state`: the ack ids' unique index, not mailbox_ready (every leased row), which SQLite
+          // would otherwise pick for three or more ids.
+          .exec<Row>(`SELECT * FROM mailbox WHERE +state = 'leased' AND lease_until > ? AND ack_id IN (${marks})`, now, ...slice)
           .toArray(),
       ),
     );
