@@ -36,6 +36,17 @@ async function publish(apiKey: string, partitionKey: string, id = `evt-${Math.ra
   return json<{ eventId: string; sequence: number }>(res);
 }
 
+/** Makes the Partition's `append` (one event's writes) throw right after it has written. */
+function failAfterAppend(message: string) {
+  type Append = (...args: unknown[]) => unknown;
+  const proto = Partition.prototype as unknown as { append: Append };
+  const append = proto.append;
+  return vi.spyOn(proto, "append").mockImplementation(function (this: unknown, ...args: unknown[]) {
+    append.apply(this, args);
+    throw new Error(message);
+  });
+}
+
 const partition = (tenantId: string, key: string) => env.PARTITION.get(env.PARTITION.idFromName(`${tenantId}/${key}`));
 
 /** Moves every pending row's lease into the past, as if the lease had run out. */
@@ -142,13 +153,7 @@ describe("delivery through the outbox", () => {
     const { apiKey, hook } = await setup();
     const first = await publish(apiKey, "p-rollback");
     // The next publish fails after its rows were written: the transaction rolls them back.
-    type Append = (...args: unknown[]) => unknown;
-    const proto = Partition.prototype as unknown as { append: Append };
-    const append = proto.append;
-    const spy = vi.spyOn(proto, "append").mockImplementation(function (this: unknown, ...args: unknown[]) {
-      append.apply(this, args);
-      throw new Error("simulated storage failure");
-    });
+    const spy = failAfterAppend("simulated storage failure");
     const failed = await call("/events", {
       method: "POST",
       key: apiKey,
@@ -168,13 +173,7 @@ describe("delivery through the outbox", () => {
     const { apiKey } = await newTenant();
     const first = await publish(apiKey, "p-single");
     // One INSERT, no transaction: the event is stored, then the call fails before it answers.
-    type Append = (...args: unknown[]) => unknown;
-    const proto = Partition.prototype as unknown as { append: Append };
-    const append = proto.append;
-    const spy = vi.spyOn(proto, "append").mockImplementation(function (this: unknown, ...args: unknown[]) {
-      append.apply(this, args);
-      throw new Error("simulated failure after the insert");
-    });
+    const spy = failAfterAppend("simulated failure after the insert");
     const body = { id: "evt-stored", type: "order.created", data: {}, partitionKey: "p-single" };
     expect((await call("/events", { method: "POST", key: apiKey, body })).status).toBe(500);
     spy.mockRestore();
