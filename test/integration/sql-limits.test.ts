@@ -6,8 +6,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { ACKED_BY_IDS, MAILBOX_MIGRATIONS } from "../../src/objects/endpoint/mailbox.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
 import type { Partition } from "../../src/objects/partition/object.js";
+import { BY_IDS } from "../../src/objects/partition/sql.js";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket } from "../helpers/hooks.js";
 
@@ -73,6 +75,27 @@ describe("statements over long id lists", () => {
         } else expect(row).toMatchObject({ status: "PENDING", next_attempt_at: null, last_error: null });
       }
       expect(backlog).toEqual([{ subscriptionId: "sub_1", pending: 30, oldestAt: now }]);
+    });
+  });
+
+  it("looks the ids up by key in every statement over a list of ids, whatever its length", async () => {
+    await runInDurableObject(partitionStub(env, `t-${crypto.randomUUID()}`, "plans"), (_o, state) => {
+      const sql = state.storage.sql;
+      // The Endpoint object's mailbox table, created in this scratch partition only to read plans.
+      for (const statement of MAILBOX_MIGRATIONS) sql.exec(statement);
+      const plan = (text: string) =>
+        sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, ...Array.from(text.match(/\?/g) ?? [], () => 1))
+          .toArray()
+          .map((r) => r.detail)
+          .join("; ");
+      for (const n of [1, 3, 10, 94]) {
+        const marks = Array.from({ length: n }, () => "?").join(",");
+        for (const [name, build] of Object.entries(BY_IDS)) {
+          expect(plan(build(marks)), `${name}, ${n} ids`).toBe("SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)");
+        }
+        expect(plan(ACKED_BY_IDS(marks)), `acks, ${n} ids`).toBe("SEARCH mailbox USING INDEX mailbox_ack (ack_id=?)");
+      }
     });
   });
 

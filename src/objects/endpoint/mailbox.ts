@@ -27,6 +27,13 @@ export const MAILBOX_MIGRATIONS = [
   "CREATE UNIQUE INDEX mailbox_ack ON mailbox (ack_id)",
 ];
 
+/**
+ * Leased messages by ack id (`marks`: one `?` per id). `+state` keeps SQLite on the ack ids'
+ * unique index: without statistics it would pick mailbox_ready (every leased row) once the list
+ * has three ids.
+ */
+export const ACKED_BY_IDS = (marks: string) => `SELECT * FROM mailbox WHERE +state = 'leased' AND lease_until > ? AND ack_id IN (${marks})`;
+
 /** While its message waits here, a partition row is not re-sent by the partition's alarm. */
 const HOLD_MS = 7 * 86_400_000;
 
@@ -251,15 +258,7 @@ export class Mailbox {
     const unique = [...new Set(ackIds)];
     if (unique.length === 0) return [];
     const rows: Row[] = [];
-    inSlices(unique, 1, (slice, marks) =>
-      rows.push(
-        ...this.sql
-          // `+state`: the ack ids' unique index, not mailbox_ready (every leased row), which SQLite
-          // would otherwise pick for three or more ids.
-          .exec<Row>(`SELECT * FROM mailbox WHERE +state = 'leased' AND lease_until > ? AND ack_id IN (${marks})`, now, ...slice)
-          .toArray(),
-      ),
-    );
+    inSlices(unique, 1, (slice, marks) => rows.push(...this.sql.exec<Row>(ACKED_BY_IDS(marks), now, ...slice).toArray()));
     return rows;
   }
 

@@ -8,7 +8,7 @@
 import { groupBy } from "../../domain/group.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
 import { inSlices } from "../kit/sql-in.js";
-import type { AttemptOutcome, BeganAttempt, DeliveryRow, PartitionBacklog } from "./sql.js";
+import { type AttemptOutcome, type BeganAttempt, BY_IDS, type DeliveryRow, type PartitionBacklog } from "./sql.js";
 
 /** A blocked row is not sent, so its lease never runs out. */
 export const BLOCKED_LEASE = Number.MAX_SAFE_INTEGER;
@@ -134,17 +134,14 @@ export function record(
       group.map((r) => r.deliveryId),
       6,
       (ids, marks) => {
-        // `+status`: without statistics SQLite would pick the partial index on status (every
-        // pending row) over the ids' primary-key lookups once the list has three ids.
         const rows = sql.exec<{ subscription_id: string }>(
-          `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
-           WHERE +status = 'PENDING' AND attempts = ? AND id IN (${marks}) RETURNING subscription_id`,
+          BY_IDS.record(marks),
           outcome.settle ?? "PENDING",
           nextAt,
           nextAt === null ? now : nextAt + leaseMs,
           outcome.error ?? null,
           now,
-          outcome.attempt, // an older attempt's late outcome never overwrites a newer attempt's state
+          outcome.attempt,
           ...ids,
         );
         for (const row of rows) changed.push({ subscriptionId: row.subscription_id, settled });

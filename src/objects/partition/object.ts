@@ -33,7 +33,7 @@ import {
 } from "./deliveries.js";
 import { LiveTail, MAX_TAILS } from "./live-tail.js";
 import { type ReplayProgress, type ReplayStep, replayStep } from "./replay.js";
-import { type DeliveryRow, deliveryView, MIGRATIONS, type PartitionBacklog } from "./sql.js";
+import { BY_IDS, type DeliveryRow, deliveryView, MIGRATIONS, type PartitionBacklog } from "./sql.js";
 
 /** A log page stops at about this many bytes of events (`nextAfter` continues from there). */
 const PAGE_BYTES = 4 * 1024 * 1024;
@@ -225,9 +225,8 @@ export class Partition extends DurableObject<Env> {
           (ids, marks) =>
             this.sql.exec(
               // Only a lease nobody has moved since the publish (a send that failed but got through
-              // may have been begun or deferred meanwhile). `+status` keeps SQLite on the ids'
-              // primary key instead of the partial index on status (every pending row), here and below.
-              `UPDATE deliveries SET lease_until = ? WHERE +status = 'PENDING' AND lease_until = ? AND id IN (${marks})`,
+              // may have been begun or deferred meanwhile).
+              BY_IDS.handOffLease(marks),
               now + HANDOFF_MS,
               sentLease,
               ...ids,
@@ -248,13 +247,7 @@ export class Partition extends DurableObject<Env> {
         inSlices(
           chunk.map((m) => m.deliveryId),
           1,
-          (ids, marks) =>
-            this.sql.exec(
-              // MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff).
-              `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND blocked = 0 AND id IN (${marks})`,
-              leaseUntil,
-              ...ids,
-            ),
+          (ids, marks) => this.sql.exec(BY_IDS.sentLease(marks), leaseUntil, ...ids),
         );
       },
       "delivery",
@@ -470,12 +463,7 @@ export class Partition extends DurableObject<Env> {
       inSlices(
         released.map((r) => r.id),
         1,
-        (ids, marks) =>
-          this.sql.exec(
-            `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND id IN (${marks})`,
-            leaseUntil,
-            ...ids,
-          ),
+        (ids, marks) => this.sql.exec(BY_IDS.handBackLease(marks), leaseUntil, ...ids),
       );
       // If the caller never begins them, the lease runs out and the alarm sends them through the queue.
       await this.timer.wakeBy(leaseUntil);

@@ -111,3 +111,24 @@ export function deliveryView(r: DeliveryRow) {
     ...(r.last_error !== null ? { lastError: r.last_error } : {}),
   };
 }
+
+/**
+ * Statements over a list of delivery ids; `marks` is one `?` per id, bound after the other values.
+ * `+status` keeps SQLite on the ids' primary key: without statistics it would pick the partial
+ * index on status (every pending row) once the list has three ids.
+ */
+export const BY_IDS = {
+  /** A queued chunk the queue refused: the short hand-off lease, if nobody moved the lease since. */
+  handOffLease: (marks: string) =>
+    `UPDATE deliveries SET lease_until = ? WHERE +status = 'PENDING' AND lease_until = ? AND id IN (${marks})`,
+  /** Rows the queue took. MAX: never shorten a lease the consumer already extended (an attempt in flight, a backoff). */
+  sentLease: (marks: string) =>
+    `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND blocked = 0 AND id IN (${marks})`,
+  /** Rows handed back to an Endpoint object without the queue. */
+  handBackLease: (marks: string) =>
+    `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND id IN (${marks})`,
+  /** Outcomes that write the same values; an older attempt's late outcome never overwrites a newer attempt's state. */
+  record: (marks: string) =>
+    `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
+     WHERE +status = 'PENDING' AND attempts = ? AND id IN (${marks}) RETURNING subscription_id`,
+};
