@@ -3,12 +3,13 @@
  * the event and the delivery row, and the endpoint's Endpoint object sends it. For a batch:
  * re-check each subscription (2 s cache; a miss reads the Tenant object); begin the attempts of
  * webhooks without a per-second rate limit (one call per partition for every webhook of the
- * batch, which also finds the stale copies of a message); hand the deliveries to their endpoints (one call
- * per endpoint, which returns at once — the requests run in the Endpoint object, so a slow or
- * hanging receiver never holds up a batch, another endpoint or another tenant); drop rows of
- * disabled or deleted subscriptions (one call per partition). Deliveries an endpoint's gate
- * refused (rate limit, in-flight cap, Retry-After pause) are leased on their partition, their
- * attempt given back if it was begun here, and come back as new messages when their time comes.
+ * batch, which also finds the stale copies of a message); hand the deliveries to their
+ * endpoints (one call per endpoint, which returns at once — the requests run in the Endpoint
+ * object, so a slow or hanging receiver never holds up a batch, another endpoint or another
+ * tenant); drop rows of disabled or deleted subscriptions (one call per partition). Deliveries
+ * an endpoint's gate refused (rate limit, in-flight cap, Retry-After pause) are leased on their
+ * partition, their attempt given back if it was begun here, and come back as new messages when
+ * their time comes.
  */
 
 import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
@@ -182,8 +183,9 @@ async function handOver(env: Env, all: Item[], backlog: PartitionBacklogAt[]): P
     }
   } catch (err) {
     // Platform trouble, not the receiver's answer: the queue tries these messages again, except
-    // those whose attempt was begun here: it stays begun (the call may have run and sent it, so giving it back could
-    // send it twice): its lease sends the row again, as the next attempt, when it runs out.
+    // those whose attempt was begun here. That attempt stays begun (the call may have run and
+    // sent it, so giving it back could send it twice): the row's lease sends it again, as the
+    // next attempt, when it runs out.
     console.error(JSON.stringify({ level: "error", message: "handing deliveries to the endpoint failed", error: String(err) }));
     for (const item of group) {
       if (item.began) item.message.ack();

@@ -265,10 +265,7 @@ export class Endpoint extends DurableObject<Env> {
       this.sender.start(
         first.tenantId,
         first.sub,
-        admitted.map((slot, k) => {
-          const { msg } = run[k] as (typeof run)[number];
-          return { msg, slot };
-        }),
+        admitted.map((slot, k) => ({ msg: (run[k] as (typeof run)[number]).msg, slot })),
       );
     }
   }

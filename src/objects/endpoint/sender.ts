@@ -97,13 +97,12 @@ export class Sender {
           );
           list.forEach((j, k) => {
             const r = results[k];
-            j.began = r && "began" in r ? r.began : undefined;
+            if (r && "began" in r) j.began = r.began;
           });
           backlog.push(...b.map((x) => ({ ...x, partitionKey })));
         } catch (err) {
           // The rows keep their leases: the partition's alarm sends them again.
           console.error(JSON.stringify({ level: "error", message: "beginning deliveries failed", partitionKey, error: String(err) }));
-          for (const j of list) j.began = undefined;
         }
       }),
     );
