@@ -64,6 +64,8 @@ const stats = { requests: 0, ok: 0, e500: 0, e429: 0, e503: 0, timeouts: 0, rese
 /** `${hook}|${eventId}` → { first: ms of the first 2xx, oks: number of 2xx, ids: Set of webhook-ids } */
 const deliveries = new Map();
 const badIds = [];
+/** `${hook}|${eventId}` → what the receiver answered each time (for the report on a loss). */
+const answers = new Map();
 
 function startReceiver(port) {
   const server = createServer((req, res) => {
@@ -79,6 +81,11 @@ function startReceiver(port) {
         // not an event delivery
       }
       const r = rand();
+      const seen = `${hook}|${eventId}`;
+      answers.set(seen, [
+        ...(answers.get(seen) ?? []),
+        r < 0.1 ? 500 : r < 0.15 ? 429 : r < 0.2 ? 503 : r < 0.25 ? "timeout" : r < 0.3 ? "reset" : 200,
+      ]);
       if (r < 0.1) {
         stats.e500++;
         res.writeHead(500).end("boom");
@@ -279,6 +286,24 @@ async function main() {
   console.log(JSON.stringify(summary));
 
   const problems = [];
+  if (lostCount > 0) {
+    // What the partition says about each missing delivery: late (pending, with its attempts and
+    // next attempt) or stuck, and why.
+    console.log("missing deliveries, as their partitions hold them:");
+    for (const miss of lost.slice(0, 10)) {
+      const [hook, eventId] = miss.split("|");
+      const i = Number(eventId.slice("chaos-".length));
+      try {
+        const ev = await api(base, "GET", `/events/${eventId}?partitionKey=p-${i % P}`, { key });
+        const d = ev.deliveries.find((x) => x.subscription === `chaos-${hook.slice(1)}`);
+        console.log(
+          `  ${miss} (sequence ${ev.sequence}): ${JSON.stringify(d ?? "no delivery row")}; receiver answered ${JSON.stringify(answers.get(miss) ?? [])}`,
+        );
+      } catch (err) {
+        console.log(`  ${miss}: could not read it (${err.message})`);
+      }
+    }
+  }
   if (lostCount > 0) problems.push(`${lostCount} deliveries lost, e.g. ${lost.slice(0, 5).join(", ")}`);
   if (summary.duplicatesWithAnotherWebhookId > 0)
     problems.push(`${summary.duplicatesWithAnotherWebhookId} deliveries under another webhook-id`);
