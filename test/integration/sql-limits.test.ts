@@ -6,10 +6,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { settings } from "../../src/config.js";
 import { ACKED_BY_IDS, MAILBOX_MIGRATIONS } from "../../src/objects/endpoint/mailbox.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
 import type { Partition } from "../../src/objects/partition/object.js";
-import { BY_IDS } from "../../src/objects/partition/sql.js";
+import { BY_IDS, BY_IDS_WITH_EVENT } from "../../src/objects/partition/sql.js";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket } from "../helpers/hooks.js";
 
@@ -78,6 +79,106 @@ describe("statements over long id lists", () => {
     });
   });
 
+  it("begins 150 attempts in one call, each request seeing the ones before it", async () => {
+    const stub = partitionStub(env, `t-${crypto.randomUUID()}`, "begins");
+    await runInDurableObject(stub, async (object: Partition, state) => {
+      const sql = state.storage.sql;
+      const { leaseMs } = settings(env);
+      const before = Date.now() - 1000;
+      const row = (i: number, sub: string, { attempts = 0, lease = before + 61_000, blocked = 0, event = true } = {}) => {
+        if (event)
+          sql.exec(
+            "INSERT INTO events (seq, id, body, result, created_at) VALUES (?, ?, ?, '{}', ?)",
+            i + 1,
+            `evt_${i}`,
+            `{"i":${i}}`,
+            before,
+          );
+        sql.exec(
+          `INSERT INTO deliveries (id, event_id, seq, subscription_id, subscription_name, status, attempts, lease_until, created_at, updated_at, ordered, blocked)
+           VALUES (?, ?, ?, ?, 'one', 'PENDING', ?, ?, ?, ?, ?, ?)`,
+          `dlv_${i}`,
+          `evt_${i}`,
+          i + 1,
+          sub,
+          attempts,
+          lease,
+          before,
+          before,
+          sub === "sub_2" ? 1 : 0,
+          blocked,
+        );
+      };
+      for (let i = 0; i < 150; i++) row(i, "sub_1", { attempts: i >= 130 && i < 135 ? 1 : 0, event: i !== 140 });
+      // An ordered subscription: row 200's event was pruned, row 201 waits behind it.
+      row(200, "sub_2", { event: false });
+      row(201, "sub_2", { blocked: 1, lease: Number.MAX_SAFE_INTEGER });
+      const begin = (i: number, inFlightMs = 1000, attempt = 1) => ({ deliveryId: `dlv_${i}`, attempt, inFlightMs, ordered: i >= 200 });
+      const requests = [
+        // 0–119 begin with a 1 s timeout (one lease, written in two slices), 120–129 with 2 s.
+        ...Array.from({ length: 130 }, (_, i) => begin(i, i < 120 ? 1000 : 2000)),
+        // A second copy of a message begun above: stale.
+        begin(7),
+        // 130–134: attempt 1 begun elsewhere, throttled and given back; 135–139: deferred only.
+        ...Array.from({ length: 5 }, (_, i) => ({
+          deliveryId: `dlv_${130 + i}`,
+          deferUntil: before + 90_000,
+          unbegin: { attempt: 1, leaseUntil: before + 61_000 },
+        })),
+        ...Array.from({ length: 5 }, (_, i) => ({ deliveryId: `dlv_${135 + i}`, deferUntil: before + 2000 })),
+        // The event was pruned: dropped.
+        begin(140),
+        // Begun, then dropped in the same call; begun, then throttled and given back.
+        begin(141),
+        { deliveryId: "dlv_141", drop: "subscription is disabled" },
+        begin(142),
+        { deliveryId: "dlv_142", deferUntil: before + 2000, unbegin: { attempt: 1, leaseUntil: Number.MAX_SAFE_INTEGER } },
+        { deliveryId: "dlv_nope", attempt: 1, inFlightMs: 1000, ordered: false },
+        // Dropping 200 releases 201, which then begins.
+        begin(200),
+        begin(201),
+      ];
+      const { results } = await object.beginAttempts(requests);
+      const at = (n: number) => results[n];
+      const leaseOf = (n: number) => (at(n) as { began: { leaseUntil: number } }).began.leaseUntil;
+      for (let i = 0; i < 130; i++)
+        expect(at(i), `request ${i}`).toMatchObject({ began: { event: { body: `{"i":${i}}`, sequence: i + 1 }, attempt: 1 } });
+      expect(leaseOf(125) - leaseOf(5)).toBe(1000);
+      expect(at(130)).toEqual({ stale: true });
+      for (let k = 131; k < 136; k++) expect(at(k), `request ${k}`).toEqual({ deferred: true, unbegun: true });
+      for (let k = 136; k < 141; k++) expect(at(k), `request ${k}`).toEqual({ deferred: true });
+      expect(at(141)).toEqual({ dropped: { eventId: "evt_140", sequence: 141, previousSequence: 0 } });
+      expect(at(142)).toMatchObject({ began: { attempt: 1 } });
+      expect(at(143)).toEqual({ dropped: { eventId: "evt_141", sequence: 142, previousSequence: 0 } });
+      expect(at(145)).toEqual({ deferred: true, unbegun: true });
+      expect(at(146)).toEqual({ stale: true });
+      expect(at(147)).toEqual({ dropped: { eventId: "evt_200", sequence: 201, previousSequence: 0 } });
+      expect(at(148)).toMatchObject({ began: { attempt: 1, event: { sequence: 202 } } });
+      expect(results).toHaveLength(requests.length);
+
+      type Row = { status: string; attempts: number; lease_until: number; updated_at: number; blocked: number };
+      const rows = new Map(
+        sql
+          .exec<Row & { id: string }>("SELECT id, status, attempts, lease_until, updated_at, blocked FROM deliveries")
+          .toArray()
+          .map((r) => [r.id, r]),
+      );
+      const rowOf = (i: number) => rows.get(`dlv_${i}`) as Row;
+      for (let i = 0; i < 130; i++) expect(rowOf(i), `row ${i}`).toMatchObject({ status: "PENDING", attempts: 1, lease_until: leaseOf(i) });
+      for (let i = 0; i < 130; i++) expect(rowOf(i).updated_at, `row ${i}`).toBeGreaterThan(before);
+      for (let i = 130; i < 135; i++) expect(rowOf(i), `row ${i}`).toMatchObject({ attempts: 0, lease_until: before + 90_000 + leaseMs });
+      // Deferred until before the lease ran out: the lease stands.
+      for (let i = 135; i < 140; i++) expect(rowOf(i), `row ${i}`).toMatchObject({ attempts: 0, lease_until: before + 61_000 });
+      expect(rowOf(140)).toMatchObject({ status: "DROPPED", attempts: 0 });
+      expect(rowOf(141)).toMatchObject({ status: "DROPPED", attempts: 1, lease_until: leaseOf(142) });
+      expect(rowOf(142)).toMatchObject({ status: "PENDING", attempts: 0 });
+      for (let i = 143; i < 150; i++)
+        expect(rowOf(i), `row ${i}`).toMatchObject({ attempts: 0, lease_until: before + 61_000, updated_at: before });
+      expect(rowOf(200)).toMatchObject({ status: "DROPPED" });
+      expect(rowOf(201)).toMatchObject({ status: "PENDING", blocked: 0, attempts: 1, lease_until: leaseOf(148) });
+    });
+  });
+
   it("looks the ids up by key in every statement over a list of ids, whatever its length", async () => {
     await runInDurableObject(partitionStub(env, `t-${crypto.randomUUID()}`, "plans"), (_o, state) => {
       const sql = state.storage.sql;
@@ -94,6 +195,9 @@ describe("statements over long id lists", () => {
         for (const [name, build] of Object.entries(BY_IDS)) {
           expect(plan(build(marks)), `${name}, ${n} ids`).toBe("SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)");
         }
+        expect(plan(BY_IDS_WITH_EVENT(marks)), `rows with events, ${n} ids`).toBe(
+          "SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id=?); SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?) LEFT-JOIN",
+        );
         expect(plan(ACKED_BY_IDS(marks)), `acks, ${n} ids`).toBe("SEARCH mailbox USING INDEX mailbox_ack (ack_id=?)");
       }
     });
