@@ -1,13 +1,17 @@
 /**
  * Durable Object SQLite binds at most 100 values per statement: lists of ids are split. A full
  * queue chunk (100 deliveries) still gets its lease, outcomes of 150 deliveries are all written
- * back, and an ack of 1,000 ids works.
+ * back, 150 attempts are begun in one call, an ack of 1,000 ids works, and the delivery log takes
+ * a batch's entries (each attempt once).
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { settings } from "../../src/config.js";
+import { endpointStub } from "../../src/objects/endpoint/client.js";
+import type { LogEntry } from "../../src/objects/endpoint/log.js";
 import { ACKED_BY_IDS, MAILBOX_MIGRATIONS } from "../../src/objects/endpoint/mailbox.js";
+import type { Endpoint } from "../../src/objects/endpoint/object.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
 import type { Partition } from "../../src/objects/partition/object.js";
 import { BY_IDS, BY_IDS_WITH_EVENT } from "../../src/objects/partition/sql.js";
@@ -176,6 +180,67 @@ describe("statements over long id lists", () => {
         expect(rowOf(i), `row ${i}`).toMatchObject({ attempts: 0, lease_until: before + 61_000, updated_at: before });
       expect(rowOf(200)).toMatchObject({ status: "DROPPED" });
       expect(rowOf(201)).toMatchObject({ status: "PENDING", blocked: 0, attempts: 1, lease_until: leaseOf(148) });
+    });
+  });
+
+  it("writes 30 log entries in one call: new rows, each attempt added once, the same delivery twice in order", async () => {
+    const stub = endpointStub(env, `t-${crypto.randomUUID()}`, "sub_log");
+    await runInDurableObject(stub, async (object: Endpoint, state) => {
+      const at = Date.now() - 5000;
+      const entry = (i: number, status: LogEntry["status"], attempt?: number): LogEntry => ({
+        deliveryId: `dlv_${i}`,
+        eventId: `evt_${i}`,
+        partitionKey: "p",
+        sequence: i + 1,
+        previousSequence: i,
+        status,
+        ...(attempt !== undefined ? { attempt: { attempt, statusCode: attempt === 1 ? 500 : 204, durationMs: 3, at: at + attempt } } : {}),
+      });
+      // 0–19 failed their first attempt earlier.
+      await object.record(
+        "t",
+        "sub_log",
+        Array.from({ length: 20 }, (_, i) => entry(i, "PENDING", 1)),
+        false,
+      );
+      await object.record(
+        "t",
+        "sub_log",
+        [
+          // 0–9: the second attempt delivered; 10–14: attempt 1 reported again (kept once).
+          ...Array.from({ length: 10 }, (_, i) => entry(i, "DELIVERED", 2)),
+          ...Array.from({ length: 5 }, (_, i) => entry(10 + i, "PENDING", 1)),
+          // 15: dropped, no attempt; 20–29: new, delivered at once.
+          entry(15, "DROPPED"),
+          ...Array.from({ length: 10 }, (_, i) => entry(20 + i, "DELIVERED", 1)),
+          // 30 twice in the same call: its two attempts in order.
+          entry(30, "PENDING", 1),
+          entry(30, "DELIVERED", 2),
+        ],
+        false,
+      );
+      const rows = new Map(
+        state.storage.sql
+          .exec<{ delivery_id: string; status: string; attempts: string; seq: number; prev_seq: number; created_at: number }>(
+            "SELECT delivery_id, status, attempts, seq, prev_seq, created_at FROM log",
+          )
+          .toArray()
+          .map((r) => [r.delivery_id, { ...r, attempts: (JSON.parse(r.attempts) as Array<{ attempt: number }>).map((a) => a.attempt) }]),
+      );
+      expect(rows.size).toBe(31);
+      for (let i = 0; i < 10; i++)
+        expect(rows.get(`dlv_${i}`), `row ${i}`).toMatchObject({ status: "DELIVERED", attempts: [1, 2], created_at: at + 1 });
+      for (let i = 10; i < 15; i++) expect(rows.get(`dlv_${i}`), `row ${i}`).toMatchObject({ status: "PENDING", attempts: [1] });
+      expect(rows.get("dlv_15")).toMatchObject({ status: "DROPPED", attempts: [1] });
+      for (let i = 16; i < 20; i++) expect(rows.get(`dlv_${i}`), `row ${i}`).toMatchObject({ status: "PENDING", attempts: [1] });
+      for (let i = 20; i < 30; i++)
+        expect(rows.get(`dlv_${i}`), `row ${i}`).toMatchObject({ status: "DELIVERED", attempts: [1], seq: i + 1, prev_seq: i });
+      expect(rows.get("dlv_30")).toMatchObject({ status: "DELIVERED", attempts: [1, 2] });
+      const full = state.storage.sql.exec<{ attempts: string }>("SELECT attempts FROM log WHERE delivery_id = 'dlv_3'").one();
+      expect(JSON.parse(full.attempts)).toEqual([
+        { attempt: 1, statusCode: 500, durationMs: 3, at: at + 1 },
+        { attempt: 2, statusCode: 204, durationMs: 3, at: at + 2 },
+      ]);
     });
   });
 
