@@ -249,7 +249,11 @@ async function main() {
     baselineRps,
     seeding:
       seeded.events > 0
-        ? { events: seeded.events, seconds: Math.round(seeded.seconds * 10) / 10, eventsPerSec: Math.round(seeded.events / seeded.seconds) }
+        ? {
+            events: seeded.events,
+            seconds: Math.round(seeded.seconds * 1000) / 1000,
+            eventsPerSec: Math.round(seeded.events / Math.max(0.001, seeded.seconds)),
+          }
         : null,
     scenarios: records,
     targets: targets(records, cfg),

@@ -223,7 +223,7 @@ export function markdown(doc) {
   lines.push(...pullMarkdown(doc));
   if (doc.seeding)
     lines.push(
-      `Seeding (POST /events/batch of 100, 4 in flight, one partition): ${num(doc.seeding.eventsPerSec, 0)} events/s (${doc.seeding.events} events in ${doc.seeding.seconds} s).`,
+      `Seeding (POST /events/batch of 100, 4 in flight, one partition): ${num(doc.seeding.eventsPerSec, 0)} events/s (${doc.seeding.events} events in ${num(doc.seeding.seconds, doc.seeding.seconds < 1 ? 3 : 1)} s).`,
       "",
     );
   lines.push("| Target | goal | measured | |", "|---|---|---|---|");
