@@ -14,7 +14,7 @@ import { ACKED_BY_IDS, MAILBOX_MIGRATIONS } from "../../src/objects/endpoint/mai
 import type { Endpoint } from "../../src/objects/endpoint/object.js";
 import { partitionStub } from "../../src/objects/partition/client.js";
 import type { Partition } from "../../src/objects/partition/object.js";
-import { BY_IDS, BY_IDS_WITH_EVENT } from "../../src/objects/partition/sql.js";
+import { BY_IDS } from "../../src/objects/partition/sql.js";
 import { call, json, newTenant } from "../helpers/api.js";
 import { bucket } from "../helpers/hooks.js";
 
@@ -260,9 +260,6 @@ describe("statements over long id lists", () => {
         for (const [name, build] of Object.entries(BY_IDS)) {
           expect(plan(build(marks)), `${name}, ${n} ids`).toBe("SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 (id=?)");
         }
-        expect(plan(BY_IDS_WITH_EVENT(marks)), `rows with events, ${n} ids`).toBe(
-          "SEARCH d USING INDEX sqlite_autoindex_deliveries_1 (id=?); SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?) LEFT-JOIN",
-        );
         expect(plan(ACKED_BY_IDS(marks)), `acks, ${n} ids`).toBe("SEARCH mailbox USING INDEX mailbox_ack (ack_id=?)");
       }
     });

@@ -8,7 +8,7 @@
 import { groupBy } from "../../domain/group.js";
 import type { DeliveryMessage } from "../../schemas/messages.js";
 import { inSlices } from "../kit/sql-in.js";
-import { type AttemptOutcome, type BeganAttempt, BY_IDS, BY_IDS_WITH_EVENT, type DeliveryRow, type PartitionBacklog } from "./sql.js";
+import { type AttemptOutcome, type BeganAttempt, BY_IDS, type DeliveryRow, type PartitionBacklog } from "./sql.js";
 
 /** A blocked row is not sent, so its lease never runs out. */
 export const BLOCKED_LEASE = Number.MAX_SAFE_INTEGER;
@@ -58,57 +58,14 @@ export interface Begun {
   subscriptionId?: string;
 }
 
-type RowWithBody = DeliveryRow & { body: string | null };
-
-/**
- * Runs a call's requests in order. The rows and their events are read with one statement per
- * slice of ids, and the attempts begun or deferred are written with one UPDATE per distinct
- * (attempt count, lease), so a consumer batch costs a few statements per partition, not two per
- * delivery. Each request sees what the requests before it did (a second copy of a message begun
- * by the first is stale). A drop is written at once: `after` may release ordered rows behind it
- * (it reads the rows' states) and returns the ids it released, which are read again.
- */
-export function beginAll(
-  sql: SqlStorage,
-  requests: readonly BeginRequest[],
-  now: number,
-  leaseMs: number,
-  after: (request: BeginRequest, begun: Begun) => string[],
-): BeginResult[] {
-  const rows = new Map<string, RowWithBody>();
-  const read = (ids: string[]) =>
-    inSlices(ids, 0, (slice, marks) => {
-      for (const row of sql.exec<RowWithBody>(BY_IDS_WITH_EVENT(marks), ...slice)) rows.set(row.id, row);
-    });
-  read([...new Set(requests.map((r) => r.deliveryId))]);
-  /** Rows whose attempt count or lease changed, as they end up after the call. */
-  const leased = new Set<RowWithBody>();
-  const results = requests.map((request) => {
-    const begun = step(sql, rows.get(request.deliveryId), request, now, leaseMs, leased);
-    // A released row was blocked, so no request here has changed it.
-    read(after(request, begun).filter((id) => rows.has(id)));
-    return begun.result;
-  });
-  for (const group of groupBy([...leased], (row) => `${row.attempts}/${row.lease_until}`).values()) {
-    const { attempts, lease_until } = group[0] as RowWithBody;
-    inSlices(
-      group.map((row) => row.id),
-      3,
-      (ids, marks) => sql.exec(BY_IDS.lease(marks), attempts, lease_until, now, ...ids),
-    );
-  }
-  return results;
-}
-
-/** One request against its row as the requests before it left it (`row` is updated in place). */
-function step(
-  sql: SqlStorage,
-  row: RowWithBody | undefined,
-  req: BeginRequest,
-  now: number,
-  leaseMs: number,
-  leased: Set<RowWithBody>,
-): Begun {
+export function begin(sql: SqlStorage, req: BeginRequest, now: number, leaseMs: number): Begun {
+  // The row and its event in one statement: a begin is on every delivery's path.
+  const row = sql
+    .exec<DeliveryRow & { body: string | null }>(
+      "SELECT d.*, e.body AS body FROM deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.id = ?",
+      req.deliveryId,
+    )
+    .toArray()[0];
   if (!row) return { result: { stale: true } };
   const found = { subscriptionId: row.subscription_id };
   if (row.status !== "PENDING" || row.blocked === 1) return { result: { stale: true }, ...found };
@@ -116,25 +73,33 @@ function step(
   if (row.body === null && !("drop" in req)) req = { deliveryId: req.deliveryId, drop: "the event is past retention and no longer stored" };
   if ("drop" in req) {
     sql.exec("UPDATE deliveries SET status = 'DROPPED', last_error = ?, updated_at = ? WHERE id = ?", req.drop, now, req.deliveryId);
-    row.status = "DROPPED";
     return { result: { dropped: { eventId: row.event_id, sequence: row.seq, previousSequence: row.prev_seq } }, ...found };
   }
   if ("deferUntil" in req) {
     const unbegun = req.unbegin !== undefined && row.attempts === req.unbegin.attempt && now < req.unbegin.leaseUntil;
-    if (unbegun) row.attempts -= 1;
-    row.lease_until = Math.max(row.lease_until, req.deferUntil + leaseMs);
-    leased.add(row);
+    sql.exec(
+      "UPDATE deliveries SET attempts = ?, lease_until = MAX(lease_until, ?), updated_at = ? WHERE id = ?",
+      unbegun ? row.attempts - 1 : row.attempts,
+      req.deferUntil + leaseMs,
+      now,
+      req.deliveryId,
+    );
     return { result: unbegun ? { deferred: true, unbegun: true } : { deferred: true }, ...found };
   }
   if (row.attempts >= req.attempt) return { result: { stale: true }, ...found };
-  row.attempts = req.attempt;
-  row.lease_until = now + req.inFlightMs + 30_000;
-  leased.add(row);
+  const leaseUntil = now + req.inFlightMs + 30_000;
+  sql.exec(
+    "UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+    req.attempt,
+    leaseUntil,
+    now,
+    req.deliveryId,
+  );
   return {
     result: {
       began: {
         event: { body: row.body as string, sequence: row.seq },
-        leaseUntil: row.lease_until,
+        leaseUntil,
         attempt: req.attempt,
         attemptBase: row.attempt_base,
         subscriptionId: row.subscription_id,

@@ -25,7 +25,7 @@ import {
   type BeginResult,
   BLOCKED_LEASE,
   backlogOf,
-  beginAll,
+  begin,
   messageFor,
   OrderedRows,
   type RecordRequest,
@@ -426,16 +426,13 @@ export class Partition extends DurableObject<Env> {
     const touched = new Set<string>();
     const released: DeliveryRow[] = [];
     const results = this.transaction(() =>
-      beginAll(this.sql, requests, now, leaseMs, (r, { result, subscriptionId: sub }) => {
-        if (!sub) return [];
-        touched.add(sub);
-        const next = [
-          ...("dropped" in result ? this.ordered.release(sub, now, HANDOFF_MS) : []),
-          // The subscription is no longer ordered: its waiting rows go now (no query once it has none).
-          ...("ordered" in r && !r.ordered ? this.ordered.release(sub, now, HANDOFF_MS, true) : []),
-        ];
-        released.push(...next);
-        return next.map((row) => row.id);
+      requests.map((r) => {
+        const { result, subscriptionId: sub } = begin(this.sql, r, now, leaseMs);
+        if (sub) touched.add(sub);
+        if (sub && "dropped" in result) released.push(...this.ordered.release(sub, now, HANDOFF_MS));
+        // The subscription is no longer ordered: its waiting rows go now (no query once it has none).
+        if (sub && "ordered" in r && !r.ordered) released.push(...this.ordered.release(sub, now, HANDOFF_MS, true));
+        return result;
       }),
     );
     if (released.length > 0) await this.dispatch(this.messages(released, now), now);

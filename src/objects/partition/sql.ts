@@ -127,14 +127,8 @@ export const BY_IDS = {
   /** Rows handed back to an Endpoint object without the queue. */
   handBackLease: (marks: string) =>
     `UPDATE deliveries SET lease_until = MAX(lease_until, ?) WHERE +status = 'PENDING' AND id IN (${marks})`,
-  /** Attempts begun or deferred (given back) in one call that end with the same count and lease. */
-  lease: (marks: string) => `UPDATE deliveries SET attempts = ?, lease_until = ?, updated_at = ? WHERE id IN (${marks})`,
   /** Outcomes that write the same values; an older attempt's late outcome never overwrites a newer attempt's state. */
   record: (marks: string) =>
     `UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_until = ?, last_error = ?, updated_at = ?
      WHERE +status = 'PENDING' AND attempts = ? AND id IN (${marks}) RETURNING subscription_id`,
 };
-
-/** The rows of a list of ids with their events' bodies (null once the event was pruned). */
-export const BY_IDS_WITH_EVENT = (marks: string) =>
-  `SELECT d.*, e.body AS body FROM deliveries d LEFT JOIN events e ON e.id = d.event_id WHERE d.id IN (${marks})`;
