@@ -21,6 +21,7 @@ import { Api } from "./lib/api.mjs";
 import { bracketInsert, bracketOutbound } from "./lib/calibration.mjs";
 import { runOrdered, runSustained, runThrottle } from "./lib/delivery.mjs";
 import { runE2E } from "./lib/e2e.mjs";
+import { runFaults, runIsolation } from "./lib/faults.mjs";
 import { runPartitionGrowth, runSubscriptionGrowth } from "./lib/growth.mjs";
 import { stopLoad } from "./lib/load.mjs";
 import { loadScenarios, runLoadScenario } from "./lib/load-scenarios.mjs";
@@ -48,6 +49,11 @@ const MODES = {
     deliveryEvents: 500,
     orderedPerPartition: 10,
     throttleEvents: 150,
+    isolationRate: 20,
+    isolationSec: 4,
+    isolationSlowEvents: 100,
+    faultEvents: 100,
+    faultDrainSec: 60,
     pullEvents: 2000,
     replayEvents: 2000,
     replayPartitions: 100,
@@ -67,6 +73,11 @@ const MODES = {
     deliveryEvents: 3000,
     orderedPerPartition: 100,
     throttleEvents: 600,
+    isolationRate: 50,
+    isolationSec: 10,
+    isolationSlowEvents: 300,
+    faultEvents: 1000,
+    faultDrainSec: 240,
     pullEvents: 10_000,
     replayEvents: 100_000,
     replayPartitions: 100,
@@ -135,6 +146,12 @@ const log = {
     } else if (rec.delivery) {
       const d = rec.delivery;
       text = `✓ ${rec.title}: ${d.delivered}/${d.expectedDeliveries} delivered, ${d.sustainedPerSec} deliveries/s sustained, dup ${d.duplicates}${d.orderViolations !== undefined ? `, order violations ${d.orderViolations}, gaps ${d.previousSequenceGaps}` : ""}${d.maxPerSecondWindow !== undefined ? `, max 1 s window ${d.maxPerSecondWindow}, mean ${d.meanPerSecond}/s` : ""}`;
+    } else if (rec.faults?.beside) {
+      const f = rec.faults;
+      text = `✓ ${rec.title}: fast tenant p50/p99 ${f.alone.p50Ms}/${f.alone.p99Ms} ms alone, ${f.beside.p50Ms}/${f.beside.p99Ms} ms beside ${f.slowHeldAtStart} hanging requests; lost ${f.alone.lost + f.beside.lost}`;
+    } else if (rec.faults) {
+      const f = rec.faults;
+      text = `✓ ${rec.title}: first attempts ${f.faulty.firstAttemptsPerSec}/s vs ${f.healthy.firstAttemptsPerSec}/s healthy (${f.firstAttemptRatio}×); retries late p50/p99 ${f.retryLateP50Ms}/${f.retryLateP99Ms} ms; drained in ${f.faulty.drainSec} s (policy allows ${f.policyDrainSec} s); lost ${f.faulty.lost}, dup ${f.faulty.duplicates}`;
     } else if (rec.pull?.eventsScanned !== undefined) {
       const p = rec.pull;
       text = `✓ ${rec.title}: ${p.eventsScanned} scanned, ${p.deliveriesCreated} deliveries in ${p.replaySec} s = ${p.eventsScannedPerSec} scanned/s, ${p.deliveriesCreatedPerSec} created/s; all ${p.pulled} pulled ${p.allPulledSec} s after the replay POST (${p.messagesPerSec} messages/s)`;
@@ -208,6 +225,8 @@ async function main() {
   if (wanted("delivery.sustained", "delivery")) records.push(...(await bracketOutbound(ctx, async () => [await runSustained(ctx)])));
   if (wanted("delivery.ordered", "delivery")) records.push(await runOrdered(ctx));
   if (wanted("delivery.throttle", "delivery")) records.push(await runThrottle(ctx));
+  if (wanted("delivery.isolation", "faults")) records.push(await runIsolation(ctx));
+  if (wanted("delivery.faults", "faults")) records.push(await runFaults(ctx));
   if (wanted("e2e", "e2e")) records.push(await runE2E(ctx));
   if (wanted("partition", "growth")) records.push(...(await runPartitionGrowth(ctx)));
   if (wanted("subs", "growth")) records.push(...(await runSubscriptionGrowth(ctx)));
@@ -242,6 +261,10 @@ async function main() {
       deliveryEvents: cfg.deliveryEvents,
       orderedPerPartition: cfg.orderedPerPartition,
       throttleEvents: cfg.throttleEvents,
+      isolationRate: cfg.isolationRate,
+      isolationSec: cfg.isolationSec,
+      isolationSlowEvents: cfg.isolationSlowEvents,
+      faultEvents: cfg.faultEvents,
       pullEvents: cfg.pullEvents,
       replayEvents: cfg.replayEvents,
       replayPartitions: cfg.replayPartitions,

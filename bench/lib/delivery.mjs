@@ -19,7 +19,7 @@ import { guarded, probeSubscribers, record } from "./scenario.mjs";
 const RETRY = { maxAttempts: 5, backoffMs: 1000, timeoutMs: 5000 };
 
 /** Publishes `count` events (100 per request, 4 in flight); `partitionOf(i)` names event i's key. */
-async function publishBacklog(api, count, type, partitionOf = () => undefined) {
+export async function publishBacklog(api, count, type, partitionOf = () => undefined) {
   const started = Date.now();
   await pool(Math.ceil(count / 100), 4, async (b) => {
     const events = Array.from({ length: Math.min(100, count - b * 100) }, (_, k) => {
@@ -60,7 +60,7 @@ async function receipts(ctx, rec, buckets, expected, minRate) {
 }
 
 /** Deliveries/s between the receipts at 10 % and 90 %: the rate while the backlog drains. */
-function sustainedRate(times) {
+export function sustainedRate(times) {
   if (times.length < 10) return null;
   const lo = percentile(times, 10);
   const hi = percentile(times, 90);

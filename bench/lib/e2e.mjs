@@ -32,8 +32,11 @@ function post(agent, url, key, body) {
   });
 }
 
-/** Sends `rate` events/s for `seconds`; returns per-event outcomes and the backlog samples. */
-async function publishAtRate({ url, key, rate, seconds, runId, owed }) {
+/**
+ * Sends `rate` events/s of `type` for `seconds` (ids `<prefix>-<runId>-<n>`); returns per-event
+ * outcomes and, when `owed` is given, the backlog samples.
+ */
+export async function publishAtRate({ url, key, rate, seconds, runId, owed = null, type = "bench.e2e", prefix = "e2e" }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const total = Math.round(rate * seconds);
   const outcomes = [];
@@ -46,10 +49,10 @@ async function publishAtRate({ url, key, rate, seconds, runId, owed }) {
     const elapsed = Date.now() - start;
     const due = Math.min(total, Math.floor((elapsed / 1000) * rate) + 1);
     for (; sent < due; sent++) {
-      const id = `e2e-${runId}-${sent}`;
+      const id = `${prefix}-${runId}-${sent}`;
       const body = JSON.stringify({
         id,
-        type: "bench.e2e",
+        type,
         source: "bench",
         timestamp: new Date().toISOString(),
         data: { ...SAMPLE_DATA, n: sent },
@@ -61,7 +64,8 @@ async function publishAtRate({ url, key, rate, seconds, runId, owed }) {
       });
       inFlight.add(p);
     }
-    if (backlog.length === 0 || Date.now() - backlog.at(-1).t >= 100) backlog.push({ t: Date.now() - start, owed: owed(acceptedSoFar) });
+    if (owed && (backlog.length === 0 || Date.now() - backlog.at(-1).t >= 100))
+      backlog.push({ t: Date.now() - start, owed: owed(acceptedSoFar) });
     await sleep(2);
   }
   const publishEnd = Date.now();

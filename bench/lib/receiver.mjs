@@ -5,6 +5,12 @@
  * duplicated deliveries can be computed. Buckets opened with `{ record: true }` also keep, per
  * receipt, the receiver's clock and the event's own timestamp (publish→receipt latency).
  *
+ * Two bucket options make a bad receiver for the fault scenarios: `delayMs` answers 200 only after
+ * that long (a hanging endpoint), and `faults: {seed, timeoutMs}` fails 30 % of requests from a
+ * fixed random sequence — 15 % 500, 10 % held past the sender's `timeoutMs`, 5 % connection
+ * reset. Only a 2xx counts as a receipt (ids, samples). With `faults` or `log: true` every request
+ * is also logged in `attempts` with its `X-Delivery-Attempt` and what it was answered.
+ *
  * It lives in the benchmark's process (not test/helpers/receiver.ts, which is TypeScript and keeps
  * every body): at hundreds of deliveries a second only counters and small records are kept.
  */
@@ -24,8 +30,15 @@ export class Receiver {
   }
 
   /** Creates (or resets) a bucket; returns its URL path for the given kind ("hook" or "task"). */
-  open(bucket, { record = false, order = false } = {}) {
-    this.buckets.set(bucket, { ...emptyBucket(), record, order: order ? { partitions: new Map(), violations: 0, gaps: 0 } : null });
+  open(bucket, { record = false, order = false, delayMs = 0, faults = null, log = false } = {}) {
+    this.buckets.set(bucket, {
+      ...emptyBucket(),
+      record,
+      order: order ? { partitions: new Map(), violations: 0, gaps: 0 } : null,
+      delayMs,
+      faults: faults ? { ...faults, random: mulberry32(faults.seed) } : null,
+      log: log || faults !== null,
+    });
     return bucket;
   }
 
@@ -45,7 +58,6 @@ export class Receiver {
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const b = this.bucket(name);
-      b.received += 1;
       let id = header(req, "x-event-id") ?? header(req, "webhook-id") ?? header(req, "x-task-id");
       let timestamp;
       if (b.record || !id) {
@@ -58,11 +70,26 @@ export class Receiver {
           b.unparsable += 1;
         }
       }
-      if (b.order && id && !b.ids.has(id)) checkOrder(b.order, req);
-      if (id) b.ids.set(id, (b.ids.get(id) ?? 0) + 1);
-      if (b.record) b.samples.push({ at, id, ts: timestamp ? Date.parse(timestamp) : NaN });
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end('{"ok":true}');
+      const answer = b.faults ? fault(b.faults.random()) : "ok";
+      if (b.log) b.attempts.push({ at, id, attempt: Number(header(req, "x-delivery-attempt")), answer });
+      if (answer === "reset") return req.socket.destroy();
+      if (answer === 500) return res.writeHead(500).end("failing on purpose");
+      if (answer === "timeout") return void setTimeout(() => res.writeHead(200).end("too late"), b.faults.timeoutMs + 1000);
+      const accept = () => {
+        b.received += 1;
+        if (b.order && id && !b.ids.has(id)) checkOrder(b.order, req);
+        if (id) b.ids.set(id, (b.ids.get(id) ?? 0) + 1);
+        if (b.record) b.samples.push({ at, id, ts: timestamp ? Date.parse(timestamp) : NaN });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"ok":true}');
+      };
+      if (b.delayMs <= 0) return accept();
+      b.holding += 1;
+      b.maxHolding = Math.max(b.maxHolding, b.holding);
+      setTimeout(() => {
+        b.holding -= 1;
+        accept();
+      }, b.delayMs);
     });
     req.on("error", () => res.destroy());
   }
@@ -97,7 +124,37 @@ export class Receiver {
 }
 
 function emptyBucket() {
-  return { received: 0, ids: new Map(), record: false, order: null, samples: [], unparsable: 0 };
+  return {
+    received: 0,
+    ids: new Map(),
+    record: false,
+    order: null,
+    samples: [],
+    unparsable: 0,
+    delayMs: 0,
+    holding: 0,
+    maxHolding: 0,
+    faults: null,
+    log: false,
+    attempts: [],
+  };
+}
+
+/** 30 % of requests fail: 15 % 500, 10 % time out, 5 % connection reset. */
+function fault(r) {
+  return r < 0.15 ? 500 : r < 0.25 ? "timeout" : r < 0.3 ? "reset" : "ok";
+}
+
+/** mulberry32: a bucket's faults are a fixed sequence for a given seed. */
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function checkOrder(order, req) {

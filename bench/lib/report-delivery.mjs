@@ -35,6 +35,8 @@ export function deliveryTargets(records) {
   const r = calibratedRatios(records);
   const ordered = ok(records, "delivery.ordered")?.delivery;
   const throttle = ok(records, "delivery.throttle")?.delivery;
+  const isolation = ok(records, "delivery.isolation")?.faults;
+  const faults = ok(records, "delivery.faults")?.faults;
   const x = (v) => (v === null ? null : `${v.toFixed(2)}×`);
   return [
     target(
@@ -76,6 +78,22 @@ export function deliveryTargets(records) {
       throttle?.meanPerSecond,
       `${throttle?.meanPerSecond}/s`,
       throttle?.meanPerSecond >= 45,
+    ),
+    target(
+      "isolation-p99",
+      "Beside an endpoint that answers after 20 s: another tenant's publish→receipt p99",
+      "< 1,000 ms",
+      isolation?.beside.p99Ms,
+      `${isolation?.beside.p99Ms} ms (alone: ${isolation?.alone.p99Ms} ms)`,
+      isolation?.beside.p99Ms < 1000 && isolation?.beside.lost === 0,
+    ),
+    target(
+      "faults-rate",
+      "30 % of requests failing (incl. time-outs): first attempts/s vs a healthy receiver",
+      "≥ 0.9×",
+      faults?.firstAttemptRatio,
+      x(faults?.firstAttemptRatio ?? null),
+      faults?.firstAttemptRatio >= 0.9 && faults?.faulty.lost === 0,
     ),
   ];
 }
@@ -125,6 +143,14 @@ export function deliveryMarkdown(doc) {
   add(rec("delivery.throttle"), (r) => {
     const d = r.delivery;
     return `highest 1 s window **${d.maxPerSecondWindow}** (0.9 s: ${d.maxPer900msWindow}), mean **${n(d.meanPerSecond)}/s** (per second from the first receipt: ${d.windowCounts.join(", ")}); ${d.delivered} / ${d.expectedDeliveries} in ${n(d.drainSec)} s`;
+  });
+  add(rec("delivery.isolation"), (r) => {
+    const f = r.faults;
+    return `fast tenant at ${f.rate} events/s: p50 / p99 / max **${n(f.beside.p50Ms)} / ${n(f.beside.p99Ms)}** / ${n(f.beside.maxMs)} ms beside ${f.slowHeldAtStart} held requests (alone: ${n(f.alone.p50Ms)} / ${n(f.alone.p99Ms)} / ${n(f.alone.maxMs)} ms); lost ${f.alone.lost + f.beside.lost}; the slow endpoint got ${f.slowDelivered} / ${f.slowExpected}, each after ${n(f.slowMs / 1000)} s`;
+  });
+  add(rec("delivery.faults"), (r) => {
+    const f = r.faults;
+    return `first attempts **${n(f.faulty.firstAttemptsPerSec)}/s** vs ${n(f.healthy.firstAttemptsPerSec)}/s healthy = **${f.firstAttemptRatio === null ? "–" : `${f.firstAttemptRatio.toFixed(2)}×`}**; ${f.retries} retries, each after its policy's latest time by p50 / p99 / max ${n(f.retryLateP50Ms, 0)} / ${n(f.retryLateP99Ms, 0)} / ${n(f.retryLateMaxMs, 0)} ms; drained in ${n(f.faulty.drainSec)} s (the policy allows ${n(f.policyDrainSec)} s at the earliest); ${f.faulty.delivered} / ${f.faulty.expected}, ${f.faulty.duplicates} duplicated; ${f.faulty.failed} of ${f.faulty.requests} requests failed on purpose`;
   });
   return rows.length === 0 ? [] : ["| Calibration and delivery | value |", "|---|---|", ...rows, ""];
 }

@@ -51,6 +51,8 @@ export function validate(doc) {
     "delivery.sustained",
     "delivery.ordered",
     "delivery.throttle",
+    "delivery.isolation",
+    "delivery.faults",
     "e2e.3subs",
     "pull.throughput",
     "replay.throughput",
@@ -79,6 +81,10 @@ export function validate(doc) {
     }
     if (r.group === "delivery") {
       problems.push(...validateDelivery(r.id, r.delivery ?? {}));
+      continue;
+    }
+    if (r.group === "faults") {
+      problems.push(...validateFaults(r.id, r.faults ?? {}));
       continue;
     }
     if (r.group === "pull") {
@@ -112,7 +118,7 @@ export function validate(doc) {
     for (const k of ["p50Ms", "p99Ms"]) need(isNumOrNull(x[k]), `${at}: metrics.${k}`);
     need(isNum(r.ratioToHealth), `${at}: ratioToHealth`);
   }
-  need(Array.isArray(doc.targets) && doc.targets.length === 15, "targets must list the 15 targets");
+  need(Array.isArray(doc.targets) && doc.targets.length === 17, "targets must list the 17 targets");
   for (const t of doc.targets ?? []) {
     need(typeof t.id === "string" && typeof t.description === "string", "target id/description");
     need(t.met === null || typeof t.met === "boolean", `target ${t.id}: met must be true, false or null`);
@@ -140,6 +146,30 @@ function validateDelivery(id, d) {
     for (const k of ["perSecond", "maxPerSecondWindow", "maxPer900msWindow"]) need(isNum(d[k]), k);
     need(isNumOrNull(d.meanPerSecond), "meanPerSecond");
     need(Array.isArray(d.windowCounts) && d.windowCounts.every(isNum), "windowCounts");
+  }
+  return problems;
+}
+
+/** The figures of the isolation and fault scenarios. */
+function validateFaults(id, f) {
+  const problems = [];
+  const need = (cond, what) => cond || problems.push(`scenario ${id}: faults.${what}`);
+  if (id === "delivery.isolation") {
+    for (const k of ["rate", "seconds", "slowMs", "slowEvents", "slowHeldAtStart", "slowMaxHeld", "slowExpected", "slowDelivered"])
+      need(isNum(f[k]), k);
+    for (const phase of ["alone", "beside"]) {
+      for (const k of ["published", "accepted", "delivered", "lost"]) need(isNum(f[phase]?.[k]), `${phase}.${k}`);
+      for (const k of ["p50Ms", "p99Ms", "maxMs"]) need(isNumOrNull(f[phase]?.[k]), `${phase}.${k}`);
+    }
+  }
+  if (id === "delivery.faults") {
+    for (const phase of ["healthy", "faulty"]) {
+      for (const k of ["expected", "delivered", "lost", "duplicates", "requests", "failed", "drainSec"])
+        need(isNum(f[phase]?.[k]), `${phase}.${k}`);
+      need(isNumOrNull(f[phase]?.firstAttemptsPerSec), `${phase}.firstAttemptsPerSec`);
+    }
+    for (const k of ["events", "retries", "policyDrainSec"]) need(isNum(f[k]), k);
+    for (const k of ["firstAttemptRatio", "retryLateP50Ms", "retryLateP99Ms", "retryLateMaxMs"]) need(isNumOrNull(f[k]), k);
   }
   return problems;
 }
