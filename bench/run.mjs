@@ -4,7 +4,7 @@
  *
  *   node bench/run.mjs [--quick] [--sizes 0,100000,1000000] [--subs 10,1000] [--connections 10]
  *                      [--duration S] [--warmup S] [--rate N] [--e2e-seconds S] [--drain S] [--settle S]
- *                      [--only health,publish.none,delivery,e2e,partition,subs,filtered,pull,replay.throughput] [--write-md|--no-write-md]
+ *                      [--only health,publish.none,delivery,faults,e2e,partition,subs,filtered,pull,replay.throughput] [--write-md|--no-write-md]
  *                      [--keep-state]
  *
  * Starts wrangler dev (fresh state, free port), the calibration worker (bench/calibration, in its
@@ -53,7 +53,7 @@ const MODES = {
     isolationSec: 4,
     isolationSlowEvents: 100,
     faultEvents: 100,
-    faultDrainSec: 60,
+    faultDrainSec: 120,
     pullEvents: 2000,
     replayEvents: 2000,
     replayPartitions: 100,
@@ -77,7 +77,7 @@ const MODES = {
     isolationSec: 10,
     isolationSlowEvents: 300,
     faultEvents: 1000,
-    faultDrainSec: 240,
+    faultDrainSec: 480,
     pullEvents: 10_000,
     replayEvents: 100_000,
     replayPartitions: 100,
@@ -151,7 +151,7 @@ const log = {
       text = `✓ ${rec.title}: fast tenant p50/p99 ${f.alone.p50Ms}/${f.alone.p99Ms} ms alone, ${f.beside.p50Ms}/${f.beside.p99Ms} ms beside ${f.slowHeldAtStart} hanging requests; lost ${f.alone.lost + f.beside.lost}`;
     } else if (rec.faults) {
       const f = rec.faults;
-      text = `✓ ${rec.title}: first attempts ${f.faulty.firstAttemptsPerSec}/s vs ${f.healthy.firstAttemptsPerSec}/s healthy (${f.firstAttemptRatio}×); retries late p50/p99 ${f.retryLateP50Ms}/${f.retryLateP99Ms} ms; drained in ${f.faulty.drainSec} s (policy allows ${f.policyDrainSec} s); lost ${f.faulty.lost}, dup ${f.faulty.duplicates}`;
+      text = `✓ ${rec.title}: first attempts ${f.faulty.firstAttemptsPerSec}/s vs ${f.healthy.firstAttemptsPerSec}/s healthy (${f.firstAttemptRatio}×); retries late p50/p99 ${f.retryLateP50Ms}/${f.retryLateP99Ms} ms; drained in ${f.faulty.drainSec ?? "–"} s (policy allows ${f.policyDrainSec} s); still retrying ${f.faulty.stillRetrying}, never attempted ${f.faulty.neverAttempted}, dup ${f.faulty.duplicates}`;
     } else if (rec.pull?.eventsScanned !== undefined) {
       const p = rec.pull;
       text = `✓ ${rec.title}: ${p.eventsScanned} scanned, ${p.deliveriesCreated} deliveries in ${p.replaySec} s = ${p.eventsScannedPerSec} scanned/s, ${p.deliveriesCreatedPerSec} created/s; all ${p.pulled} pulled ${p.allPulledSec} s after the replay POST (${p.messagesPerSec} messages/s)`;
@@ -265,6 +265,7 @@ async function main() {
       isolationSec: cfg.isolationSec,
       isolationSlowEvents: cfg.isolationSlowEvents,
       faultEvents: cfg.faultEvents,
+      faultDrainSec: cfg.faultDrainSec,
       pullEvents: cfg.pullEvents,
       replayEvents: cfg.replayEvents,
       replayPartitions: cfg.replayPartitions,

@@ -26,33 +26,36 @@ const FAULT_RETRY = { maxAttempts: 30, backoffMs: 1000, timeoutMs: 2000 };
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 
-function latencies(ctx, bucket) {
+/** Latencies of one phase's receipts (ids starting with `prefix`): a straggler of another phase never counts. */
+function latencies(ctx, bucket, prefix) {
   const l = sorted(
     ctx.receiver
       .bucket(bucket)
-      .samples.filter((s) => Number.isFinite(s.ts))
+      .samples.filter((s) => Number.isFinite(s.ts) && String(s.id).startsWith(prefix))
       .map((s) => s.at - s.ts),
   );
   return { p50Ms: round(percentile(l, 50), 1), p99Ms: round(percentile(l, 99), 1), maxMs: round(l.at(-1) ?? NaN, 1), n: l.length };
 }
 
+/** Distinct ids starting with `prefix` the bucket has received. */
+function distinctWith(ctx, bucket, prefix) {
+  let n = 0;
+  for (const id of ctx.receiver.bucket(bucket).ids.keys()) if (String(id).startsWith(prefix)) n++;
+  return n;
+}
+
 /** Publishes the fast tenant's open-loop load and waits for its deliveries; returns its latencies. */
 async function fastLoad(ctx, rec, api, bucket, phase) {
   const { isolationRate: rate, isolationSec: seconds } = ctx.cfg;
-  ctx.receiver.open(bucket, { record: true });
-  const pub = await publishAtRate({
-    url: ctx.url,
-    key: api.key,
-    rate,
-    seconds,
-    runId: `${ctx.runId}-${phase}`,
-    type: "bench.fast",
-    prefix: "fast",
-  });
+  const runId = `${ctx.runId}-${phase}`;
+  const prefix = `fast-${runId}-`;
+  const pub = await publishAtRate({ url: ctx.url, key: api.key, rate, seconds, runId, type: "bench.fast", prefix: "fast" });
   const accepted = pub.outcomes.filter((o) => o.status === 202).length;
   if (accepted < pub.total) rec.notes.push(`${phase}: ${pub.total - accepted} of ${pub.total} publishes not accepted`);
-  const d = await ctx.receiver.waitFor([bucket], accepted, ctx.cfg.drainSec * 1000);
-  return { published: pub.total, accepted, delivered: d.distinct, lost: Math.max(0, accepted - d.distinct), ...latencies(ctx, bucket) };
+  const deadline = Date.now() + ctx.cfg.drainSec * 1000;
+  while (distinctWith(ctx, bucket, prefix) < accepted && Date.now() < deadline) await sleep(100);
+  const delivered = distinctWith(ctx, bucket, prefix);
+  return { published: pub.total, accepted, delivered, lost: Math.max(0, accepted - delivered), ...latencies(ctx, bucket, prefix) };
 }
 
 export async function runIsolation(ctx) {
@@ -68,6 +71,7 @@ export async function runIsolation(ctx) {
     });
     const probes = await probeSubscribers(fast, JSON.stringify({ type: "bench.fast.probe", data: {} }), 1, rec);
     await ctx.receiver.waitFor([fastBucket], probes, 10_000);
+    ctx.receiver.open(fastBucket, { record: true });
     const alone = await fastLoad(ctx, rec, fast, fastBucket, "alone");
 
     const slow = await ctx.api.createTenant(`bench-${ctx.runId}-slow`);
@@ -133,7 +137,8 @@ function chains(ctx, buckets) {
 /** The retry window the policy sets after failed attempt n: [lo, hi) seconds (jitter ±20 %, whole seconds, ≥ 1 s). */
 function delayWindow(n, backoffMs) {
   const base = (backoffMs * 2 ** (n - 1)) / 1000;
-  return { lo: Math.max(1, Math.round(0.8 * base)), hi: Math.max(1, Math.round(1.2 * base)) };
+  // The jitter factor is below 1.2, so a product ending in exactly .5 never rounds up.
+  return { lo: Math.max(1, Math.round(0.8 * base)), hi: Math.max(1, Math.round(1.2 * base - 1e-9)) };
 }
 
 /** One backlog of `events` × 3 webhooks, healthy or failing; what the receiver saw. */
@@ -169,8 +174,17 @@ async function backlogRun(ctx, rec, name, events, faulty) {
   const d = await ctx.receiver.waitFor(buckets, expected, bound * 1000);
   await sleep(ctx.cfg.duplicateGraceMs);
   const t = ctx.receiver.totals(buckets);
-  if (!d.complete) rec.notes.push(`${name}: only ${d.distinct} of ${expected} deliveries arrived within ${bound} s`);
   const all = buckets.flatMap((b) => ctx.receiver.bucket(b).attempts);
+  // A delivery still missing is either still retrying (the receiver failed its last attempt: with
+  // 30 attempts nothing is given up, the tail of back-offs just ran past the wait) or was never
+  // attempted at all, which would be a loss.
+  const missing = Math.max(0, expected - t.distinct);
+  let retrying = 0;
+  for (const list of chains(ctx, buckets).values()) if (!list.some((a) => a.answer === "ok")) retrying++;
+  if (!d.complete)
+    rec.notes.push(
+      `${name}: ${d.distinct} of ${expected} delivered within ${bound} s, ${retrying} still retrying, ${missing - retrying} never attempted`,
+    );
   const firsts = sorted(all.filter((a) => a.attempt === 1).map((a) => a.at));
   const oks = all.filter((a) => a.answer === "ok");
   const lastOk = oks.reduce((m, a) => Math.max(m, a.at), pub.started);
@@ -179,12 +193,14 @@ async function backlogRun(ctx, rec, name, events, faulty) {
     pub,
     expected,
     delivered: t.distinct,
-    lost: Math.max(0, expected - t.distinct),
+    stillRetrying: retrying,
+    neverAttempted: Math.max(0, missing - retrying),
     duplicates: t.duplicates,
     requests: all.length,
     failed: all.filter((a) => a.answer !== "ok").length,
     firstAttemptsPerSec: sustainedRate(firsts),
-    drainSec: round((lastOk - pub.started) / 1000, 2),
+    // Only a complete drain has a duration.
+    drainSec: d.complete ? round((lastOk - pub.started) / 1000, 2) : null,
   };
 }
 
@@ -204,14 +220,17 @@ export async function runFaults(ctx) {
       for (let k = 1; k < list.length; k++) {
         const prev = list[k - 1];
         const cur = list[k];
-        if (cur.attempt !== prev.attempt + 1) continue; // an attempt the receiver never saw
+        // Only a retry of a failed attempt, both seen by the receiver, is timed.
+        if (cur.attempt !== prev.attempt + 1 || prev.answer === "ok") continue;
         const w = delayWindow(prev.attempt, FAULT_RETRY.backoffMs);
         const held = prev.answer === "timeout" ? FAULT_RETRY.timeoutMs : 0;
         late.push(cur.at - prev.at - held - w.hi * 1000);
         minSec += held / 1000 + w.lo;
       }
-      // The earliest this delivery could have succeeded, given when its first attempt went out.
-      if (list[0]?.attempt === 1) policyEnd = Math.max(policyEnd, list[0].at + minSec * 1000);
+      // The earliest this delivery could have succeeded, given when its first attempt went out
+      // (a complete chain that ended in a 2xx only).
+      const complete = list[0]?.attempt === 1 && list.every((a, k) => a.attempt === k + 1);
+      if (complete && list.at(-1)?.answer === "ok") policyEnd = Math.max(policyEnd, list[0].at + minSec * 1000);
     }
     const lateSorted = sorted(late);
     rec.faults = {

@@ -157,7 +157,7 @@ export function targets(records, cfg) {
       rps(`growth.subs.${manySubs}`),
       rps(`growth.subs.${fewSubs}`),
     ),
-    ...deliveryTargets(records),
+    ...deliveryTargets(records, cfg.quick),
     ratioTarget(
       "filtered-growth",
       `POST /events with ${fmt(manySubs)} vs ${fmt(fewSubs)} subscriptions, all with filters`,

@@ -164,9 +164,9 @@ function validateFaults(id, f) {
   }
   if (id === "delivery.faults") {
     for (const phase of ["healthy", "faulty"]) {
-      for (const k of ["expected", "delivered", "lost", "duplicates", "requests", "failed", "drainSec"])
+      for (const k of ["expected", "delivered", "stillRetrying", "neverAttempted", "duplicates", "requests", "failed"])
         need(isNum(f[phase]?.[k]), `${phase}.${k}`);
-      need(isNumOrNull(f[phase]?.firstAttemptsPerSec), `${phase}.firstAttemptsPerSec`);
+      for (const k of ["firstAttemptsPerSec", "drainSec"]) need(isNumOrNull(f[phase]?.[k]), `${phase}.${k}`);
     }
     for (const k of ["events", "retries", "policyDrainSec"]) need(isNum(f[k]), k);
     for (const k of ["firstAttemptRatio", "retryLateP50Ms", "retryLateP99Ms", "retryLateMaxMs"]) need(isNumOrNull(f[k]), k);
