@@ -183,7 +183,7 @@ async function backlogRun(ctx, rec, name, events, faulty) {
   for (const list of chains(ctx, buckets).values()) if (!list.some((a) => a.answer === "ok")) retrying++;
   if (!d.complete)
     rec.notes.push(
-      `${name}: ${d.distinct} of ${expected} delivered within ${bound} s, ${retrying} still retrying, ${missing - retrying} never attempted`,
+      `${name}: ${t.distinct} of ${expected} delivered within ${bound} s, ${retrying} still retrying, ${missing - retrying} never attempted`,
     );
   const firsts = sorted(all.filter((a) => a.attempt === 1).map((a) => a.at));
   const oks = all.filter((a) => a.answer === "ok");
