@@ -25,7 +25,8 @@ const worker = await unstable_startWorker({
     persist,
     watch: false,
     liveReload: false,
-    logLevel: "warn",
+    // BENCH_LOG_LEVEL=info for diagnosis: the local queue broker then logs each batch and its duration.
+    logLevel: process.env.BENCH_LOG_LEVEL ?? "warn",
   },
 });
 await worker.ready;
