@@ -6,8 +6,8 @@
  * receipt, the receiver's clock and the event's own timestamp (publish→receipt latency).
  *
  * Two bucket options make a bad receiver for the fault scenarios: `delayMs` answers 200 only after
- * that long (a hanging endpoint), and `faults: {seed, timeoutMs}` fails 30 % of requests from a
- * fixed random sequence — 15 % 500, 10 % held past the sender's `timeoutMs`, 5 % connection
+ * that long (a hanging endpoint), and `faults: {seed, timeoutMs}` fails 30 % of requests, drawn
+ * from a seeded random sequence (which request gets which draw depends on arrival order) — 15 % 500, 10 % held past the sender's `timeoutMs`, 5 % connection
  * reset. Only a 2xx counts as a receipt (ids, samples). With `faults` or `log: true` every request
  * is also logged in `attempts` with its `X-Delivery-Attempt` and what it was answered.
  *
@@ -145,7 +145,7 @@ function fault(r) {
   return r < 0.15 ? 500 : r < 0.25 ? "timeout" : r < 0.3 ? "reset" : "ok";
 }
 
-/** mulberry32: a bucket's faults are a fixed sequence for a given seed. */
+/** mulberry32: a bucket's draws are a fixed sequence for a given seed. */
 function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
