@@ -18,6 +18,7 @@ import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../bench/lib/receiver.mjs";
 import { freePort, WranglerDev } from "../bench/lib/server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -45,21 +46,9 @@ const DRAIN_MS = Number(args["drain-seconds"] ?? (quick ? 80 : 600)) * 1000;
 const RUN_LIMIT_MS = quick ? 120_000 : 30 * 60_000;
 const TIMEOUT_MS = 2000; // each webhook's timeoutMs; a "time-out" answer holds the request longer
 
-/** mulberry32: the receiver's faults are a fixed sequence for a given seed. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------- the failing receiver ----------
 
-const rand = random(SEED);
+const rand = mulberry32(SEED);
 const stats = { requests: 0, ok: 0, e500: 0, e429: 0, e503: 0, timeouts: 0, resets: 0 };
 /** `${hook}|${eventId}` → { first: ms of the first 2xx, oks: number of 2xx, ids: Set of webhook-ids } */
 const deliveries = new Map();

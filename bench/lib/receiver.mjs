@@ -145,8 +145,8 @@ function fault(r) {
   return r < 0.15 ? 500 : r < 0.25 ? "timeout" : r < 0.3 ? "reset" : "ok";
 }
 
-/** mulberry32: a bucket's draws are a fixed sequence for a given seed. */
-function mulberry32(seed) {
+/** mulberry32: a fixed sequence of draws in [0, 1) for a given seed (the fault scenarios and the chaos run). */
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
