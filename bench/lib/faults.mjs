@@ -114,7 +114,6 @@ export async function runIsolation(ctx) {
       slowDelivered: s.distinct,
       alone,
       beside,
-      p99Ratio: alone.p99Ms > 0 ? round(beside.p99Ms / alone.p99Ms, 2) : null,
     };
   });
 }
@@ -179,8 +178,9 @@ async function backlogRun(ctx, rec, name, events, faulty) {
   // 30 attempts nothing is given up, the tail of back-offs just ran past the wait) or was never
   // attempted at all, which would be a loss.
   const missing = Math.max(0, expected - t.distinct);
+  const byDelivery = chains(ctx, buckets);
   let retrying = 0;
-  for (const list of chains(ctx, buckets).values()) if (!list.some((a) => a.answer === "ok")) retrying++;
+  for (const list of byDelivery.values()) if (!list.some((a) => a.answer === "ok")) retrying++;
   if (!d.complete)
     rec.notes.push(
       `${name}: ${t.distinct} of ${expected} delivered within ${bound} s, ${retrying} still retrying, ${missing - retrying} never attempted`,
@@ -189,7 +189,7 @@ async function backlogRun(ctx, rec, name, events, faulty) {
   const oks = all.filter((a) => a.answer === "ok");
   const lastOk = oks.reduce((m, a) => Math.max(m, a.at), pub.started);
   return {
-    buckets,
+    chains: byDelivery,
     pub,
     expected,
     delivered: t.distinct,
@@ -215,7 +215,7 @@ export async function runFaults(ctx) {
     // time-out of a held request plus the latest end of the jittered backoff window).
     const late = [];
     let policyEnd = faulty.pub.started;
-    for (const list of chains(ctx, faulty.buckets).values()) {
+    for (const list of faulty.chains.values()) {
       let minSec = 0;
       for (let k = 1; k < list.length; k++) {
         const prev = list[k - 1];
@@ -253,6 +253,6 @@ export async function runFaults(ctx) {
   });
 }
 
-function strip({ buckets, pub, ...figures }) {
+function strip({ chains: _chains, pub, ...figures }) {
   return { ...figures, publishSec: round(pub.seconds, 2) };
 }

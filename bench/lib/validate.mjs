@@ -155,7 +155,17 @@ function validateFaults(id, f) {
   const problems = [];
   const need = (cond, what) => cond || problems.push(`scenario ${id}: faults.${what}`);
   if (id === "delivery.isolation") {
-    for (const k of ["rate", "seconds", "slowMs", "slowEvents", "slowHeldAtStart", "slowMaxHeld", "slowExpected", "slowDelivered"])
+    for (const k of [
+      "rate",
+      "seconds",
+      "slowMs",
+      "slowEvents",
+      "slowHeldAtStart",
+      "slowHeldAtEnd",
+      "slowMaxHeld",
+      "slowExpected",
+      "slowDelivered",
+    ])
       need(isNum(f[k]), k);
     for (const phase of ["alone", "beside"]) {
       for (const k of ["published", "accepted", "delivered", "lost"]) need(isNum(f[phase]?.[k]), `${phase}.${k}`);
