@@ -1,7 +1,7 @@
 /**
  * Request bodies: size limit before anything is parsed (413), JSON only (415), parse once with a
- * clear error for malformed JSON (400) — before any route's validator sees the body. The parsed
- * value is put in Hono's body cache for the validators.
+ * clear error for malformed JSON (400) — before any route's validator sees the body. The text and
+ * the parsed value are put in Hono's body cache for the validators and the routes.
  */
 import { createMiddleware } from "hono/factory";
 import { LIMITS } from "../config.js";
@@ -22,6 +22,10 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   const text = Number.isFinite(declared) ? await c.req.raw.text() : await readLimitedText(c.req.raw.body);
   if (text === null) throw tooLarge();
   const type = c.req.header("content-type");
+  // The validators read the body through Hono's c.req.json(), which parses the cached text (and
+  // without it would turn the parsed value back into text first). The cache holds promises,
+  // though Hono's type for it names the values.
+  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
   if (text.length === 0) {
     // Routes whose body is optional accept an empty body with no content type (redeliver, retry, test).
     c.req.bodyCache.json = Promise.resolve(undefined);
