@@ -1,12 +1,12 @@
 /**
  * Builds the Hono app: request ids first, then the routes (each with its own auth and body
  * middleware, see routes/route.ts), then the single error path — onError and notFound render
- * every failure as problem+json — and the OpenAPI document generated from the zod schemas.
+ * every failure as problem+json — and the OpenAPI document generated from the zod schemas. A
+ * plain JSON POST /events is answered before the app, by routes/publish-fast.ts.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./context.js";
-import { AppError, type ErrorCode, problemResponse, validationError } from "./errors.js";
+import { AppError, errorResponse, problemResponse, validationError } from "./errors.js";
 import { requestId } from "./middleware/request-id.js";
 import { cache } from "./routes/cache.js";
 import { consolePages } from "./routes/console.js";
@@ -26,15 +26,6 @@ import { tenants } from "./routes/tenants.js";
 import { webhookDeliveries } from "./routes/webhook-deliveries.js";
 import { webhooks } from "./routes/webhooks.js";
 import { workers } from "./routes/workers.js";
-
-const HTTP_CODES: Record<number, ErrorCode> = {
-  400: "BAD_JSON",
-  401: "INVALID_API_KEY",
-  404: "NOT_FOUND",
-  405: "METHOD_NOT_ALLOWED",
-  413: "PAYLOAD_TOO_LARGE",
-  415: "UNSUPPORTED_MEDIA_TYPE",
-};
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
@@ -92,15 +83,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     return problemResponse(c, new AppError("ROUTE_NOT_FOUND", `No route ${c.req.method} ${new URL(c.req.url).pathname}.`));
   });
 
-  app.onError((err, c) => {
-    if (err instanceof AppError) return problemResponse(c, err);
-    if (err instanceof HTTPException && err.status < 500) {
-      const code = HTTP_CODES[err.status] ?? "VALIDATION_FAILED";
-      return problemResponse(c, new AppError(code, err.message || "Bad request."));
-    }
-    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), message: String(err), stack: (err as Error).stack }));
-    return problemResponse(c, new AppError("INTERNAL", "An unexpected error occurred; quote the request id when reporting it."));
-  });
+  app.onError((err, c) => errorResponse(err, c.get("requestId") ?? "unknown"));
   return app;
 }
 

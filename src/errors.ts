@@ -1,8 +1,10 @@
 /**
  * The one error model: every failure is thrown as an AppError with a stable code, and rendered
- * in exactly one place (app.onError / notFound) as RFC 9457 application/problem+json.
+ * by one function as RFC 9457 application/problem+json (errorResponse for app.onError and the
+ * publish fast path, problemResponse for notFound).
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 
 /** The closed set of error codes and the HTTP status each one maps to. */
@@ -108,7 +110,34 @@ export function problemBody(code: ErrorCode, detail: string, requestId: string, 
 }
 
 export function problemResponse(c: Context, err: AppError): Response {
-  const requestId = (c.get("requestId") as string | undefined) ?? "unknown";
+  return problemFor((c.get("requestId") as string | undefined) ?? "unknown", err);
+}
+
+const HTTP_CODES: Record<number, ErrorCode> = {
+  400: "BAD_JSON",
+  401: "INVALID_API_KEY",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+};
+
+/**
+ * Any thrown value as the response: an AppError as its problem, a framework HTTP error below 500
+ * as the matching code, anything else logged (with the request id, never the request) and
+ * answered as INTERNAL.
+ */
+export function errorResponse(err: unknown, requestId: string): Response {
+  if (err instanceof AppError) return problemFor(requestId, err);
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = HTTP_CODES[err.status] ?? "VALIDATION_FAILED";
+    return problemFor(requestId, new AppError(code, err.message || "Bad request."));
+  }
+  console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error).stack }));
+  return problemFor(requestId, new AppError("INTERNAL", "An unexpected error occurred; quote the request id when reporting it."));
+}
+
+function problemFor(requestId: string, err: AppError): Response {
   const body = problemBody(err.code, err.message, requestId, err.errors);
   return new Response(JSON.stringify(body), {
     status: err.status,

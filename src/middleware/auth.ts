@@ -8,7 +8,6 @@
  * only for requests to localhost / 127.0.0.1.
  */
 
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { DEV, KEY_CACHE_MS, settings } from "../config.js";
 import type { AppEnv, Principal } from "../context.js";
@@ -21,8 +20,7 @@ const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const cache = new Map<string, { principal: Principal; until: number }>();
 const CACHE_MAX = 10_000;
 
-function bearer(c: Context<AppEnv>): string {
-  const header = c.req.header("authorization");
+function bearer(header: string | null | undefined): string {
   if (!header) {
     throw new AppError("MISSING_API_KEY", "No API key: send 'Authorization: Bearer <api key>'.");
   }
@@ -33,8 +31,8 @@ function bearer(c: Context<AppEnv>): string {
   return match[1];
 }
 
-function devAllowed(c: Context<AppEnv>): boolean {
-  return !settings(c.env).production && LOCAL_HOSTS.has(new URL(c.req.url).hostname);
+function devAllowed(env: Env, url: string): boolean {
+  return !settings(env).production && LOCAL_HOSTS.has(new URL(url).hostname);
 }
 
 function timingSafeEqual(a: string, b: string): boolean {
@@ -44,15 +42,15 @@ function timingSafeEqual(a: string, b: string): boolean {
   return crypto.subtle.timingSafeEqual(ea, eb);
 }
 
-function isAdminToken(c: Context<AppEnv>, token: string): boolean {
-  const secret = c.env.ADMIN_TOKEN;
+function isAdminToken(env: Env, url: string, token: string): boolean {
+  const secret = env.ADMIN_TOKEN;
   if (secret && timingSafeEqual(token, secret)) return true;
-  return token === DEV.adminToken && devAllowed(c);
+  return token === DEV.adminToken && devAllowed(env, url);
 }
 
-export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Principal> {
+async function resolveKey(env: Env, url: string, key: string): Promise<Principal> {
   if (key === DEV.apiKey) {
-    if (devAllowed(c)) return { tenantId: DEV.tenantId, keyId: "dev", scopes: SCOPES };
+    if (devAllowed(env, url)) return { tenantId: DEV.tenantId, keyId: "dev", scopes: SCOPES };
     throw new AppError("INVALID_API_KEY", "The development key is accepted only in development, on localhost or 127.0.0.1.");
   }
   const tenantId = tenantOfKey(key);
@@ -62,7 +60,7 @@ export async function resolveKey(c: Context<AppEnv>, key: string): Promise<Princ
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && hit.until > now) return hit.principal;
-  const found = await verifyKey(c.env, tenantId, key);
+  const found = await verifyKey(env, tenantId, key);
   if (!found) {
     cache.delete(key);
     throw new AppError("INVALID_API_KEY", "Unknown API key: it does not exist or was revoked.");
@@ -88,26 +86,32 @@ export function requireScope(principal: Principal, scope: Scope, what: string): 
 }
 
 /**
- * Tenant routes: resolves the key to a tenant and refuses a key without the route's scope; the
- * admin token is not a tenant key.
+ * A tenant request's principal: resolves the `Authorization` header's key to a tenant and refuses
+ * a key without `scope` (needed by `route`, named in the error); the admin token is not a tenant
+ * key. `url` is the request's, for the development key's localhost check.
  */
+export async function authenticate(env: Env, url: string, authorization: string | null | undefined, scope: Scope, route: string) {
+  const key = bearer(authorization);
+  if (isAdminToken(env, url, key)) {
+    throw new AppError("INVALID_API_KEY", "The admin token is not a tenant API key; use a tenant's key here.");
+  }
+  const principal = await resolveKey(env, url, key);
+  requireScope(principal, scope, route);
+  return principal;
+}
+
+/** Tenant routes: `authenticate` with the route's scope, the principal set on the context. */
 export function tenantAuth(scope: Scope) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const key = bearer(c);
-    if (isAdminToken(c, key)) {
-      throw new AppError("INVALID_API_KEY", "The admin token is not a tenant API key; use a tenant's key here.");
-    }
-    const principal = await resolveKey(c, key);
-    requireScope(principal, scope, `${c.req.method} ${c.req.routePath}`);
-    c.set("principal", principal);
+    c.set("principal", await authenticate(c.env, c.req.url, c.req.header("authorization"), scope, `${c.req.method} ${c.req.routePath}`));
     await next();
   });
 }
 
 /** Admin routes (creating tenants): the admin token only. */
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = bearer(c);
-  if (isAdminToken(c, token)) return next();
+  const token = bearer(c.req.header("authorization"));
+  if (isAdminToken(c.env, c.req.url, token)) return next();
   if (token === DEV.apiKey || tenantOfKey(token)) {
     throw new AppError("ADMIN_ONLY", "This route needs the admin token; a tenant API key was sent.");
   }

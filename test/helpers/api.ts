@@ -25,6 +25,9 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    // As an HTTP client sends it, with its length (which lets a plain POST /events take the
+    // worker's fast path). `raw` bodies are sent as given.
+    if (!headers.has("content-length")) headers.set("content-length", String(new TextEncoder().encode(body).byteLength));
   }
   return exports.default.fetch(new Request(`${opts.base ?? BASE}${path}`, { method: opts.method ?? "GET", headers, body }));
 }
