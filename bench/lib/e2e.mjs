@@ -182,7 +182,11 @@ export async function runE2E(ctx) {
     if (failedPublishes.length > 0) {
       const codes = {};
       for (const o of failedPublishes) codes[o.status] = (codes[o.status] ?? 0) + 1;
-      rec.notes.push(`${failedPublishes.length} publishes not accepted ${JSON.stringify(codes)}`);
+      // Status 0 is a request that got no response at all; its error says why.
+      const errors = [...new Set(failedPublishes.map((o) => o.error).filter(Boolean))].slice(0, 3);
+      rec.notes.push(
+        `${failedPublishes.length} publishes not accepted ${JSON.stringify(codes)}${errors.length ? `: ${errors.join("; ")}` : ""}`,
+      );
     }
     if (rec.e2e.lost > 0) {
       // Counted as lost at the drain limit; keep waiting (unmeasured) so the rest of the backlog
