@@ -37,6 +37,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
     },
   });
 
+  // Whatever applies to every request here must apply in routes/publish-fast.ts too.
   app.use("*", requestId);
   app.route("/", health);
   app.route("/", tenants);

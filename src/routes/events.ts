@@ -140,6 +140,8 @@ const cloudEventsIn = (route: "single" | "batch") =>
     return next();
   });
 
+// A plain JSON publish is answered before the app by routes/publish-fast.ts, with the same
+// functions: what this route checks or adds, the fast path must check or add too.
 events.openapi(
   tenantRoute(
     {

@@ -54,7 +54,7 @@ async function publish(request: Request, env: Env, app: Fetch): Promise<Response
     const principal = await authenticate(env, request.url, headers.get("authorization"), "events:publish", "POST /events");
     const text = await request.text();
     const parsed = PublishEventSchema.safeParse(parseJson(text));
-    if (!parsed.success) return app(new Request(request, { body: text }));
+    if (!parsed.success) return await app(new Request(request, { body: text }));
     const trace = requestTrace(headers);
     const input = trace ? { ...parsed.data, trace } : parsed.data;
     const { result, headers: extra } = await publishOneEvent(env, principal.tenantId, input, headers.get("idempotency-key"));

@@ -14,7 +14,11 @@ import { problemResponses } from "../schemas/common.js";
 
 type RouteConfig = Parameters<typeof createRoute>[0];
 
-/** `before` runs after auth and body parsing, ahead of the validators (it may answer the request itself). */
+/**
+ * `before` runs after auth and body parsing, ahead of the validators (it may answer the request
+ * itself). A plain POST /events skips this chain (routes/publish-fast.ts), so a check added here
+ * must be added there too.
+ */
 export function tenantRoute<R extends Omit<RouteConfig, "middleware" | "security">>(
   config: R & { scope: Scope },
   ...before: MiddlewareHandler[]
