@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
-import { withinJsonDepth } from "./common.js";
+import { finiteNumbers, withinJsonDepth } from "./common.js";
 
 export const CacheKeyParam = z.object({
   key: z
@@ -15,6 +15,7 @@ export const CacheKeyParam = z.object({
 export const CacheValueSchema = z
   .unknown()
   .refine(...withinJsonDepth)
+  .superRefine(finiteNumbers)
   .openapi("CacheValue", {
     description: `Any JSON value, at most 64 KiB serialized and ${LIMITS.jsonDepth} levels deep.`,
     example: { id: "order-123", status: "PROCESSING", total: 99.99 },

@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { DEFAULT_RETRY_POLICY } from "../domain/backoff.js";
-import { deeperThan } from "../domain/json-depth.js";
+import { deeperThan, firstNonFinite } from "../domain/json-depth.js";
 
 export const ProblemSchema = z
   .object({
@@ -21,6 +21,17 @@ export const withinJsonDepth = [
   (v: unknown) => !deeperThan(v, LIMITS.jsonDepth),
   `nests deeper than ${LIMITS.jsonDepth} levels of objects and arrays (the limit)`,
 ] as const;
+
+/** A zod check that a JSON value holds no number beyond a double's range (stored, it would turn into null). */
+export function finiteNumbers(value: unknown, ctx: z.RefinementCtx): void {
+  const at = firstNonFinite(value);
+  if (at !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `holds a number too large for JSON${at ? ` at ${at}` : ""} (stored, it would become null)`,
+    });
+  }
+}
 
 export const problemResponses = (...statuses: number[]) =>
   Object.fromEntries(

@@ -5,7 +5,7 @@ import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType, isValidRoutingKey } from "../domain/patterns.js";
 import { closestName } from "../domain/suggest.js";
 import type { TraceContext } from "../domain/trace.js";
-import { withinJsonDepth } from "./common.js";
+import { finiteNumbers, withinJsonDepth } from "./common.js";
 
 export const EventId = z.string().regex(CLIENT_ID, "1–256 characters of letters, digits and . _ : ~ @ -");
 
@@ -88,6 +88,7 @@ export const PublishEventSchema = envelopeObject({
             : `must be a JSON object, not ${jsonKind(iss.input)}`,
     })
     .refine(...withinJsonDepth)
+    .superRefine(finiteNumbers)
     .openapi({ example: { orderId: "order-123", total: 99.95 } }),
   metadata: envelopeObject({
     correlationId: z.string().max(256).optional(),

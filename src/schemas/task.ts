@@ -6,7 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { LIMITS } from "../config.js";
 import { CLIENT_ID } from "../domain/ids.js";
 import { isValidEventType } from "../domain/patterns.js";
-import { RateLimitSchema, withinJsonDepth } from "./common.js";
+import { finiteNumbers, RateLimitSchema, withinJsonDepth } from "./common.js";
 import { Secret, TargetUrl, TypePatterns } from "./subscription.js";
 
 /** Serialized `data` of one task; keeps a task, its queue hop and its worker POST small. */
@@ -43,6 +43,7 @@ export const CreateTaskSchema = z
     data: z
       .record(z.string(), z.unknown())
       .refine(...withinJsonDepth)
+      .superRefine(finiteNumbers)
       .optional()
       .openapi({ example: { orderId: "order-123", priority: "high" } }),
     priority: Priority.optional().openapi({ description: "Default: a valid `data.priority`, else normal." }),

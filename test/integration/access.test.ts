@@ -207,6 +207,26 @@ describe("hostile input", () => {
     await expectProblem(await raw("/tasks", task), 400, "VALIDATION_FAILED");
     await expectProblem(await raw("/cache/deep", `${"[".repeat(5000)}${"]".repeat(5000)}`, "PUT"), 400, "VALIDATION_FAILED");
   });
+
+  it("a number beyond JSON's range (it would be stored as null) is a 400 naming where, for events, batches, tasks and cache values", async () => {
+    const huge = '{"type":"a.b","partitionKey":"huge","data":{"order":{"total":1e400}}}';
+    // Declared length or not, through the fast path's hand-over or the app alone: the same problem.
+    for (const declared of [true, false]) {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (declared) headers["content-length"] = String(huge.length);
+      const problem = await expectProblem(await call("/events", { method: "POST", raw: huge, headers }), 400, "VALIDATION_FAILED");
+      expect(problem.detail).toContain("order.total");
+      expect(problem.errors).toContainEqual(expect.objectContaining({ path: "data" }));
+    }
+    expect(await json(await call("/partitions/huge/events"))).toMatchObject({ events: [] });
+
+    const batch = await raw("/events/batch", `{"events":[${huge},{"type":"a.b","data":{"n":1e308}}]}`);
+    const { results } = await json<{ results: Array<Record<string, unknown>> }>(batch);
+    expect(results[0]).toMatchObject({ index: 0, code: "VALIDATION_FAILED" });
+    expect(results[1]).toMatchObject({ status: "PUBLISHED" });
+    await expectProblem(await raw("/tasks", '{"type":"a.b","data":{"n":-1e999}}'), 400, "VALIDATION_FAILED");
+    await expectProblem(await raw("/cache/huge", "[1, 2e400]", "PUT"), 400, "VALIDATION_FAILED");
+  });
 });
 
 describe("recover", () => {

@@ -1,7 +1,7 @@
-/** The publish quota's token bucket (domain/quota.ts) and the JSON depth check (domain/json-depth.ts). */
+/** The publish quota's token bucket (domain/quota.ts) and the JSON value checks (domain/json-depth.ts). */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deeperThan } from "../../src/domain/json-depth";
+import { deeperThan, firstNonFinite } from "../../src/domain/json-depth";
 import { LEASE_FRACTION, retryAfterSeconds, TokenBucket } from "../../src/domain/quota";
 
 describe("TokenBucket", () => {
@@ -95,5 +95,20 @@ describe("deeperThan", () => {
 
   it("handles 100,000 levels without recursion", () => {
     expect(deeperThan(JSON.parse(`${"[".repeat(100_000)}${"]".repeat(100_000)}`), 64)).toBe(true);
+  });
+});
+
+describe("firstNonFinite", () => {
+  it("finds a number beyond a double's range, as JSON.parse reads it, and names its path", () => {
+    expect(firstNonFinite(JSON.parse('{"a":1,"b":[2,{"c":-1e400}]}'))).toBe("b.1.c");
+    expect(firstNonFinite(JSON.parse("1e400"))).toBe("");
+    expect(firstNonFinite(JSON.parse("[0, 1e400]"))).toBe("1");
+    expect(firstNonFinite(Number.NaN)).toBe("");
+  });
+
+  it("accepts every finite value, large and small", () => {
+    expect(firstNonFinite(JSON.parse('{"a":1.7976931348623157e308,"b":[5e-324,-0,null,"1e400"],"c":{"d":true}}'))).toBeUndefined();
+    expect(firstNonFinite(null)).toBeUndefined();
+    expect(firstNonFinite("x")).toBeUndefined();
   });
 });
