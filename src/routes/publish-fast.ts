@@ -3,8 +3,8 @@
  * (not a CloudEvent) with a declared length within the body limit. It is answered here by the
  * functions the route itself uses (authentication and scope, request id, the envelope schema,
  * Idempotency-Key, trace context, publish, problem responses), without Hono's routing, context,
- * middleware chain and validator: about 10 % more publishes per second and per CPU-second of the
- * worker, measured against the same route in the app (BENCHMARKS.md, "the publish fast path").
+ * middleware chain and validator: a few per cent more publishes per second and per CPU-second,
+ * measured against the same route in the app (BENCHMARKS.md, "the publish fast path").
  *
  * Everything else goes to the app, which answers it in full: another route or media type, a
  * chunked body, and a body that is empty, not JSON or not a valid envelope (the app words those
