@@ -271,7 +271,8 @@ async function main() {
     log(
       `${expected - deliveries.size} deliveries still retrying; the last next attempt is due in ${Math.max(0, Math.round((due - Date.now()) / 1000))} s`,
     );
-    const until = Math.min(lateUntil, due + 10_000);
+    // A next attempt already due (in flight, or its lease about to send it) still gets 10 s.
+    const until = Math.min(lateUntil, Math.max(due, Date.now()) + 10_000);
     while (deliveries.size < expected && Date.now() < until) await sleep(250);
   }
   // Late duplicates (an attempt whose answer was lost, retried) still count.

@@ -7,9 +7,10 @@
  *
  * Two bucket options make a bad receiver for the fault scenarios: `delayMs` answers 200 only after
  * that long (a hanging endpoint), and `faults: {seed, timeoutMs}` fails 30 % of requests, drawn
- * from a seeded random sequence (which request gets which draw depends on arrival order) — 15 % 500, 10 % held past the sender's `timeoutMs`, 5 % connection
- * reset. Only a 2xx counts as a receipt (ids, samples). With `faults` or `log: true` every request
- * is also logged in `attempts` with its `X-Delivery-Attempt` and what it was answered.
+ * from a seeded random sequence (which request gets which draw depends on arrival order): 15 %
+ * 500, 10 % held past the sender's `timeoutMs`, 5 % connection reset. Only a 2xx counts as a
+ * receipt (ids, samples). With `faults` or `log: true` every request is also logged in `attempts`
+ * with its `X-Delivery-Attempt` and what it was answered.
  *
  * It lives in the benchmark's process (not test/helpers/receiver.ts, which is TypeScript and keeps
  * every body): at hundreds of deliveries a second only counters and small records are kept.

@@ -15,7 +15,7 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (!WITH_BODY.has(c.req.method)) return next();
   const length = c.req.header("content-length");
-  const declared = length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : Number.NaN;
+  const declared = declaredLength(length);
   if (declared > LIMITS.requestBodyBytes) throw tooLarge();
   // A declared length is the body's exact length (HTTP framing), checked above: read it at once.
   // Without one (chunked), read up to the limit.
@@ -52,6 +52,11 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   c.req.bodyCache.json = Promise.resolve(value);
   await next();
 });
+
+/** A `Content-Length` header's value as a number; NaN when there is none or it is malformed. */
+export function declaredLength(header: string | null | undefined): number {
+  return header != null && /^\d{1,15}$/.test(header) ? Number(header) : Number.NaN;
+}
 
 async function readLimitedText(body: ReadableStream<Uint8Array> | null): Promise<string | null> {
   const raw = await readLimited(body, LIMITS.requestBodyBytes);
