@@ -48,12 +48,12 @@ export const DEV = {
 } as const;
 
 export interface Settings {
-  production: boolean;
-  allowPrivateTargets: boolean;
-  retentionMs: number;
-  leaseMs: number;
-  disableAfterMs: number;
-  replayPerSecond: number;
+  readonly production: boolean;
+  readonly allowPrivateTargets: boolean;
+  readonly retentionMs: number;
+  readonly leaseMs: number;
+  readonly disableAfterMs: number;
+  readonly replayPerSecond: number;
 }
 
 /** A positive number from a var, or the fallback when it is missing or malformed. */
@@ -62,8 +62,20 @@ export function positive(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-/** Reads the vars once per call site; cheap (no validation round trips, just parsing strings). */
+/** The deployment's settings from its vars (malformed or missing ones fall back to the defaults). */
 export function settings(env: Env): Settings {
+  let known = settingsOf.get(env);
+  if (known === undefined) {
+    known = readSettings(env);
+    settingsOf.set(env, known);
+  }
+  return known;
+}
+
+/** Each env's settings, read once: the bindings of an env never change, and hot paths ask often. */
+const settingsOf = new WeakMap<Env, Settings>();
+
+function readSettings(env: Env): Settings {
   const production = env.ENVIRONMENT === "production";
   return {
     production,

@@ -178,6 +178,7 @@ export class SubscriptionIndex<T extends Matchable> {
    * the constructor. An event without a routing key matches no subscription with routingKeys.
    */
   match(type: string, routingKey?: string, stats?: MatchStats): T[] {
+    if (this.subs.length === 0) return []; // a tenant without subscriptions: nothing to walk
     const words = type.split(".");
     const n = words.length;
     const found = new Set<number>();

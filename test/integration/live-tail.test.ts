@@ -58,6 +58,22 @@ describe("live tail", () => {
     ws.close(1000, "done");
   });
 
+  it("a tail opened after every earlier one closed, and after publishes nobody watched, gets the next events", async () => {
+    const { apiKey } = await newTenant();
+    const first = await open("/partitions/tail-again/stream", apiKey);
+    await vi.waitFor(() => expect(first.frames[0]).toMatchObject({ type: "ready", lastSequence: 0 }));
+    first.ws.close(1000, "done");
+    // Published with no tail open: the partition stops looking for tails until one is accepted.
+    await publish(apiKey, "tail-again", { n: 1 });
+    await publish(apiKey, "tail-again", { n: 2 });
+    const second = await open("/partitions/tail-again/stream", apiKey);
+    await vi.waitFor(() => expect(second.frames[0]).toMatchObject({ type: "ready", lastSequence: 2 }));
+    await publish(apiKey, "tail-again", { n: 3 });
+    await vi.waitFor(() => expect(second.frames).toHaveLength(2));
+    expect(second.frames[1]?.event).toMatchObject({ sequence: 3, data: { n: 3 } });
+    second.ws.close(1000, "done");
+  });
+
   it("opens with a single-use stream token (for browsers) and refuses it a second time", async () => {
     const { apiKey } = await newTenant();
     const res = await call("/partitions/tok-1/stream-tokens", { method: "POST", key: apiKey });

@@ -3,8 +3,10 @@
  * partition key; events without a key go to `_shard-<n>`, n from a hash of the event id, so a
  * retried publish lands in the same partition.
  */
+
 import { AUTO_SHARDS } from "../../config.js";
 import { hash32 } from "../../domain/ids.js";
+import { objectId } from "../kit/object-id.js";
 
 /** What the worker passes for one event: the matching is done in the isolate, not in the object. */
 export interface PublishItem {
@@ -18,7 +20,7 @@ export interface PublishItem {
 }
 
 export function partitionStub(env: Env, tenantId: string, partitionKey: string) {
-  return env.PARTITION.get(env.PARTITION.idFromName(`${tenantId}/${partitionKey}`));
+  return env.PARTITION.get(objectId(env.PARTITION, `${tenantId}/${partitionKey}`));
 }
 
 /** The partition an event goes to: its own key, or `_shard-<n>` from a hash of its id. */

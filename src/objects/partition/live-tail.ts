@@ -16,6 +16,12 @@ export const STREAM_TOKEN_TTL_MS = 60_000;
 export const STREAM_TOKENS_TABLE = "CREATE TABLE stream_tokens (hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)";
 
 export class LiveTail {
+  /**
+   * False once the object has seen no open tail and accepted none since, so a publish skips asking
+   * the runtime for its sockets. Only `accept` opens a tail here, and a woken object starts at true.
+   */
+  private mayHaveTails = true;
+
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly sql: SqlStorage,
@@ -44,15 +50,19 @@ export class LiveTail {
   accept(partitionKey: string, lastSequence: number): WebSocket {
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
+    this.mayHaveTails = true;
     server.send(JSON.stringify({ type: "ready", partition: partitionKey, lastSequence }));
     return client;
   }
 
   /** Pushes each appended event to every open tail (nothing is built when none is open). */
   broadcast(events: StoredEventText[]): void {
-    if (events.length === 0) return;
+    if (events.length === 0 || !this.mayHaveTails) return;
     const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
+    if (sockets.length === 0) {
+      this.mayHaveTails = false;
+      return;
+    }
     for (const stored of events) {
       const frame = JSON.stringify({ type: "event", event: publicEvent(parseStored(stored)) });
       for (const ws of sockets) {

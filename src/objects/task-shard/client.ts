@@ -2,15 +2,17 @@
  * Addressing for the work queues: which TaskShard holds a task (`${tenantId}/${hash32(id) % 16}`)
  * and which queue carries a priority. Shared by the routes, the consumer and the objects themselves.
  */
+
 import { hash32 } from "../../domain/ids.js";
 import { type Priority, TASK_SHARDS } from "../../schemas/task.js";
+import { objectId } from "../kit/object-id.js";
 
 export function shardOf(taskId: string): number {
   return hash32(taskId) % TASK_SHARDS;
 }
 
 export function shardStub(env: Env, tenantId: string, shard: number) {
-  return env.TASK_SHARD.get(env.TASK_SHARD.idFromName(`${tenantId}/${shard}`));
+  return env.TASK_SHARD.get(objectId(env.TASK_SHARD, `${tenantId}/${shard}`));
 }
 
 export function taskStub(env: Env, tenantId: string, taskId: string) {
