@@ -218,7 +218,7 @@ async function main() {
   ctx.records = records;
   for (const s of loadScenarios()) {
     if (s.id !== "health" && !wanted(s.id, "load")) continue;
-    // The publish floor is measured right before and after the publish it calibrates.
+    // The publish floor is measured in slices alternated with the publish it calibrates.
     if (s.id === "publish.none") records.push(...(await bracketInsert(ctx, async () => [await runLoadScenario(ctx, s)])));
     else records.push(await runLoadScenario(ctx, s));
   }

@@ -1,11 +1,13 @@
 /**
  * The calibrations: floors measured in the same run as edgebus, on the same machine, by the
- * calibration worker (bench/calibration/worker.ts) in its own `wrangler dev`. Each floor is
- * measured twice, right before and right after the edgebus figure it calibrates, and the edgebus
- * figure is reported against their mean: on a shared machine the load drifts within minutes, and
- * bracketing the measurement keeps a drift from landing on one side of the ratio only. Before each
- * round the run waits (bounded) until edgebus's own processes are idle, so a calibration round
- * never runs beside edgebus's background work (outcomes still being recorded after a drain).
+ * calibration worker (bench/calibration/worker.ts) in its own `wrangler dev`, beside the edgebus
+ * figure it calibrates: on a shared machine the load drifts within minutes, so neither may run
+ * under conditions the other did not see. The outbound ceiling is measured twice, right before and
+ * right after the sustained delivery run (which is minutes long and cannot be cut up), and that
+ * run is reported against their mean. The publish floor is measured in slices alternated with the
+ * publish's own. Before the first floor round the run waits (bounded) until edgebus's own
+ * processes are idle, so a calibration never starts beside edgebus's background work (outcomes
+ * still being recorded after a drain).
  *
  * Outbound ceiling: closed-loop drivers, each asking the worker to sign and POST a fan-out of
  * deliveries to the receiver and waiting for the answer, then asking again. Drivers × fan-out is
@@ -16,8 +18,8 @@
  * calibration worker's process group: on a machine shared with other work the wall-clock rate
  * moves with the neighbours' load, while the CPU cost per delivery does not (much).
  *
- * Publish floor: autocannon against `POST /insert` with the same body, connections and durations
- * as `POST /events`. Each round also records requests per CPU-second of the calibration worker's
+ * Publish floor: autocannon against `POST /insert` with the same body, connections and slice
+ * lengths as `POST /events`. Each slice also records requests per CPU-second of the calibration worker's
  * process group, compared with `POST /events`'s requests per CPU-second of edgebus's.
  */
 import { Agent, request } from "node:http";
@@ -94,25 +96,63 @@ export async function bracketOutbound(ctx, between) {
   return [rec, ...inner];
 }
 
-/** Measures the publish floor around `between`; returns the calibration record and `between`'s records. */
+/**
+ * Measures the publish floor interleaved with `between` (the publish it calibrates); returns the
+ * calibration record and `between`'s records. The floor is warmed up first; then the publish's
+ * measured seconds are cut into slices with a floor slice of the same length beside each, in the
+ * order floor, publish, publish, floor, floor… (load.mjs, `interleave`). Two slices at a time
+ * rather than one round before and one after: the machine's load drifts within seconds, and
+ * alternating short slices halved the spread of the ratio in alternated runs (BENCHMARKS.md).
+ */
 export async function bracketInsert(ctx, between) {
   const rec = record("calibration.insert", "Publish floor: calibration worker, one DO call + one SQLite insert", "calibration");
   const { connections, durationSec, warmupSec } = ctx.cfg;
+  // Whole seconds (autocannon stops on its one-second tick), at least the configured duration.
+  const sliceSec = durationSec >= 4 ? 2 : 1;
+  const slices = 2 * Math.max(1, Math.ceil(durationSec / (2 * sliceSec)));
   const started = Date.now();
-  ctx.log.start(rec, `${connections} connections, warm-up ${warmupSec} s, ${durationSec} s, before and after`);
+  ctx.log.start(
+    rec,
+    `${connections} connections, warm-up ${warmupSec} s, ${slices} slices of ${round(sliceSec, 2)} s between the publish's`,
+  );
   const rounds = [];
   const request = { method: "POST", path: "/insert", headers: { "content-type": "application/json" }, body: eventBody("bench.none") };
-  const one = () =>
+  const slice = (warmup) =>
     guarded(rec, { done: () => {} }, async () => {
-      const quiesceMs = await ctx.quiesce();
-      const m = await measure({ url: ctx.calibrationUrl, request, connections, durationSec, warmupSec, cpu: ctx.cpu.calibration });
+      const quiesceMs = warmup ? await ctx.quiesce() : 0;
+      const m = await measure({
+        url: ctx.calibrationUrl,
+        request,
+        connections,
+        durationSec: sliceSec,
+        warmupSec: warmup ? warmupSec : 0,
+        cpu: ctx.cpu.calibration,
+      });
       if (m.ok === 0 || m.non2xx + m.errors > m.ok) throw new Error(`floor: ${m.ok} 2xx, ${m.non2xx} non-2xx, ${m.errors} errors`);
-      rounds.push({ rps: m.rps, perCpuSecond: m.perCpuSecond ?? null, p50Ms: m.p50Ms, p99Ms: m.p99Ms, quiesceMs });
+      rounds.push({ rps: m.rps, perCpuSecond: m.perCpuSecond ?? null, p50Ms: m.p50Ms, p99Ms: m.p99Ms, seconds: m.durationSec, quiesceMs });
     });
-  await one();
-  const inner = await between();
-  if (rec.status === "ok") await one();
-  finish(rec, started, rounds, "rps", { connections });
+  // The warm-up's slice counts as the first one; the others run between the publish's slices.
+  let first = true;
+  ctx.interleave = {
+    slices,
+    sliceSec,
+    run: async () => {
+      if (rec.status !== "ok") return;
+      await slice(first);
+      first = false;
+    },
+  };
+  let inner;
+  try {
+    inner = await between();
+  } finally {
+    ctx.interleave = null;
+  }
+  if (rec.status === "ok" && rounds.length === 0) {
+    rec.status = "skipped";
+    rec.reason = "the publish it calibrates measured nothing";
+  }
+  finish(rec, started, rounds, "rps", { connections, slices });
   ctx.log.done(rec);
   return [rec, ...inner];
 }
@@ -122,6 +162,7 @@ function finish(rec, started, rounds, key, settings) {
   rec.elapsedSec = round((Date.now() - started) / 1000, 1);
   if (rec.status !== "ok") return;
   const mean = (values) => round(values.reduce((a, b) => a + b, 0) / values.length, 1);
+  // Slices are of equal length, so the mean of their rates is the rate over all of them.
   const perCpu = rounds.map((r) => r.perCpuSecond).filter((x) => x != null);
   rec.calibration = {
     value: mean(rounds.map((r) => r[key])),

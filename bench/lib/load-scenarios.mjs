@@ -68,7 +68,17 @@ export async function drain(ctx, rec, buckets, expected, opts = {}) {
 
 function load(ctx, request, perRequest = 1) {
   const { connections, durationSec, warmupSec } = ctx.cfg;
-  return measure({ url: ctx.url, request, connections, durationSec, warmupSec, perRequest, cpu: ctx.cpu.edgebus });
+  // ctx.interleave is set while a calibration runs its floor between this measurement's slices.
+  return measure({
+    url: ctx.url,
+    request,
+    connections,
+    durationSec,
+    warmupSec,
+    perRequest,
+    cpu: ctx.cpu.edgebus,
+    interleave: ctx.interleave,
+  });
 }
 
 export function loadScenarios() {

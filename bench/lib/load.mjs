@@ -45,31 +45,49 @@ function once(opts) {
 /**
  * `cpu` (optional) reads the server's process-group CPU-seconds; with it the result also has the
  * 2xx requests per CPU-second of the measured run (warm-up excluded).
+ *
+ * `interleave` (optional, `{ slices, sliceSec, run }`): instead of `durationSec` at once, the
+ * measurement runs `slices` slices of `sliceSec` seconds, and `run()` (another measurement, such as a floor this figure is compared with) runs
+ * between them in the order A B B A A B…: both sides then see the same load of the machine, and
+ * neither is always first. The result adds up the slices (their requests, time and CPU) and
+ * takes the percentiles over all of their responses.
  */
-export async function measure({ url, request, connections, durationSec, warmupSec, perRequest = 1, cpu }) {
+export async function measure({ url, request, connections, durationSec, warmupSec, perRequest = 1, cpu, interleave }) {
   const base = { url, connections, requests: [request] };
   let warmup2xx = 0;
   if (warmupSec > 0) {
     const w = await once({ ...base, duration: warmupSec });
     warmup2xx = w.result["2xx"];
   }
-  const cpu0 = cpu?.() ?? null;
-  const { result, times } = await once({ ...base, duration: durationSec });
-  const cpuSeconds = cpu0 === null ? null : (cpu?.() ?? cpu0) - cpu0;
+  const slices = interleave ? interleave.slices : 1;
+  const total = { ok: 0, non2xx: 0, errors: 0, timeouts: 0, seconds: 0, cpuSeconds: 0, statusCodes: {}, times: [] };
+  for (let i = 0; i < slices; i++) {
+    if (interleave && i % 2 === 0) await interleave.run();
+    const cpu0 = cpu?.() ?? null;
+    const { result, times } = await once({ ...base, duration: interleave ? interleave.sliceSec : durationSec });
+    total.cpuSeconds = cpu0 === null || total.cpuSeconds === null ? null : total.cpuSeconds + ((cpu?.() ?? cpu0) - cpu0);
+    total.ok += result["2xx"];
+    total.non2xx += result.non2xx;
+    total.errors += result.errors;
+    total.timeouts += result.timeouts;
+    total.seconds += result.duration;
+    for (const [k, v] of Object.entries(result.statusCodeStats ?? {})) total.statusCodes[k] = (total.statusCodes[k] ?? 0) + Number(v.count);
+    for (const t of times) total.times.push(t);
+    if (interleave && i % 2 === 1) await interleave.run();
+  }
+  const { ok, seconds, cpuSeconds, times } = total;
   times.sort((a, b) => a - b);
-  const ok = result["2xx"];
-  const seconds = result.duration;
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, Number(v.count)]));
   return {
     connections,
     durationSec: round(seconds, 2),
     warmupSec,
-    requests: ok + result.non2xx,
+    ...(interleave ? { slices } : {}),
+    requests: ok + total.non2xx,
     ok,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statusCodes,
+    non2xx: total.non2xx,
+    errors: total.errors,
+    timeouts: total.timeouts,
+    statusCodes: total.statusCodes,
     rps: round(ok / seconds, 1),
     itemsPerSec: round((ok * perRequest) / seconds, 1),
     p50Ms: round(percentile(times, 50), 2),

@@ -114,7 +114,7 @@ export function deliveryMarkdown(doc) {
   add(
     rec("calibration.insert"),
     (r) =>
-      `${n(r.calibration.value)} req/s (before / after: ${rounds(r.calibration)})${r.calibration.perCpuSecond ? `; ${n(r.calibration.perCpuSecond)} per CPU-second` : ""}`,
+      `${n(r.calibration.value)} req/s (slices alternated with the publish's: ${rounds(r.calibration)})${r.calibration.perCpuSecond ? `; ${n(r.calibration.perCpuSecond)} per CPU-second` : ""}`,
   );
   const pub = rec("publish.none");
   if (pub?.status === "ok" && ratios.publishVsFloor !== null)
