@@ -66,7 +66,7 @@ export function positive(value: string | undefined, fallback: number): number {
 export function settings(env: Env): Settings {
   let known = settingsOf.get(env);
   if (known === undefined) {
-    known = readSettings(env);
+    known = Object.freeze(readSettings(env));
     settingsOf.set(env, known);
   }
   return known;

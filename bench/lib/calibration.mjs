@@ -5,9 +5,11 @@
  * under conditions the other did not see. The outbound ceiling is measured twice, right before and
  * right after the sustained delivery run (which is minutes long and cannot be cut up), and that
  * run is reported against their mean. The publish floor is measured in slices alternated with the
- * publish's own. Before the first floor round the run waits (bounded) until edgebus's own
- * processes are idle, so a calibration never starts beside edgebus's background work (outcomes
- * still being recorded after a drain).
+ * publish's own. Before each outbound round, and before the publish floor's first slice, the run
+ * waits (bounded) until edgebus's own processes are idle, so a calibration never starts beside
+ * edgebus's background work (outcomes still being recorded after a drain). Between slices it does
+ * not wait: what a publish leaves behind (the partitions' count reports, their alarms) is small,
+ * but it runs during the next floor slice and is missing from the publish's CPU time.
  *
  * Outbound ceiling: closed-loop drivers, each asking the worker to sign and POST a fan-out of
  * deliveries to the receiver and waiting for the answer, then asking again. Drivers × fan-out is
@@ -129,7 +131,16 @@ export async function bracketInsert(ctx, between) {
         cpu: ctx.cpu.calibration,
       });
       if (m.ok === 0 || m.non2xx + m.errors > m.ok) throw new Error(`floor: ${m.ok} 2xx, ${m.non2xx} non-2xx, ${m.errors} errors`);
-      rounds.push({ rps: m.rps, perCpuSecond: m.perCpuSecond ?? null, p50Ms: m.p50Ms, p99Ms: m.p99Ms, seconds: m.durationSec, quiesceMs });
+      rounds.push({
+        rps: m.rps,
+        perCpuSecond: m.perCpuSecond ?? null,
+        p50Ms: m.p50Ms,
+        p99Ms: m.p99Ms,
+        ok: m.ok,
+        seconds: m.durationSec,
+        cpuSeconds: m.cpuSeconds ?? null,
+        quiesceMs,
+      });
     });
   // The warm-up's slice counts as the first one; the others run between the publish's slices.
   let first = true;
@@ -153,16 +164,23 @@ export async function bracketInsert(ctx, between) {
     rec.reason = "the publish it calibrates measured nothing";
   }
   finish(rec, started, rounds, "rps", { connections, slices });
+  if (rec.calibration) {
+    // Over all slices, as the publish's own figures are: requests over seconds, and over CPU time.
+    const sum = (key) => rounds.reduce((a, r) => a + r[key], 0);
+    rec.calibration.value = round(sum("ok") / sum("seconds"), 1);
+    const cpuKnown = rounds.every((r) => r.cpuSeconds);
+    if (cpuKnown) rec.calibration.perCpuSecond = round(sum("ok") / sum("cpuSeconds"), 1);
+    else delete rec.calibration.perCpuSecond;
+  }
   ctx.log.done(rec);
   return [rec, ...inner];
 }
 
-/** The calibrated value is the mean of the rounds (the elapsed time includes the bracketed run). */
+/** The calibrated value is the mean of the rounds (the elapsed time includes the bracketed run); the publish floor sums its slices instead. */
 function finish(rec, started, rounds, key, settings) {
   rec.elapsedSec = round((Date.now() - started) / 1000, 1);
   if (rec.status !== "ok") return;
   const mean = (values) => round(values.reduce((a, b) => a + b, 0) / values.length, 1);
-  // Slices are of equal length, so the mean of their rates is the rate over all of them.
   const perCpu = rounds.map((r) => r.perCpuSecond).filter((x) => x != null);
   rec.calibration = {
     value: mean(rounds.map((r) => r[key])),

@@ -199,6 +199,10 @@ export function loadScenarios() {
 export async function runLoadScenario(ctx, scenario) {
   const rec = record(scenario.id, scenario.title, "load");
   if (scenario.perItem) rec.perItem = scenario.perItem;
-  ctx.log.start(rec, `${ctx.cfg.connections} connections, warm-up ${ctx.cfg.warmupSec} s, ${ctx.cfg.durationSec} s`);
+  const { connections, warmupSec, durationSec } = ctx.cfg;
+  const measured = ctx.interleave
+    ? `${ctx.interleave.slices} slices of ${ctx.interleave.sliceSec} s between the floor's`
+    : `${durationSec} s`;
+  ctx.log.start(rec, `${connections} connections, warm-up ${warmupSec} s, ${measured}`);
   return guarded(rec, ctx.log, (r) => scenario.run(ctx, r));
 }

@@ -65,7 +65,9 @@ export async function measure({ url, request, connections, durationSec, warmupSe
     if (interleave && i % 2 === 0) await interleave.run();
     const cpu0 = cpu?.() ?? null;
     const { result, times } = await once({ ...base, duration: interleave ? interleave.sliceSec : durationSec });
-    total.cpuSeconds = cpu0 === null || total.cpuSeconds === null ? null : total.cpuSeconds + ((cpu?.() ?? cpu0) - cpu0);
+    const cpu1 = cpu?.() ?? null;
+    // One reading that failed leaves the whole CPU figure out, rather than a slice counted as free.
+    total.cpuSeconds = cpu0 === null || cpu1 === null || total.cpuSeconds === null ? null : total.cpuSeconds + (cpu1 - cpu0);
     total.ok += result["2xx"];
     total.non2xx += result.non2xx;
     total.errors += result.errors;
@@ -93,7 +95,7 @@ export async function measure({ url, request, connections, durationSec, warmupSe
     p50Ms: round(percentile(times, 50), 2),
     p99Ms: round(percentile(times, 99), 2),
     warmup2xx,
-    ...(cpuSeconds ? { perCpuSecond: round(ok / cpuSeconds, 1) } : {}),
+    ...(cpuSeconds ? { cpuSeconds: round(cpuSeconds, 2), perCpuSecond: round(ok / cpuSeconds, 1) } : {}),
   };
 }
 

@@ -191,7 +191,7 @@ export function markdown(doc) {
   const lines = [
     `Mode **${doc.mode}**, ${doc.timestamp}, commit \`${(m.gitCommit ?? "unknown").slice(0, 10)}\`${m.gitDirty ? " (with uncommitted changes)" : ""}.`,
     `Machine: ${m.os}; ${m.cpus.count} × ${m.cpus.model}; ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB; Node ${m.node}; wrangler ${m.wrangler}.`,
-    `Load: ${s.connections} connections, warm-up ${s.warmupSec} s, ${s.durationSec} s per scenario. End to end: ${s.rate} events/s for ${s.e2eSec} s, drain ≤ ${s.drainSec} s.`,
+    `Load: ${s.connections} connections, warm-up ${s.warmupSec} s, ${s.durationSec} s per scenario (POST /events without subscribers: in slices alternated with the publish floor's, see Calibration). End to end: ${s.rate} events/s for ${s.e2eSec} s, drain ≤ ${s.drainSec} s.`,
     "",
     "| Scenario | req/s | events/s | p50 ms | p99 ms | × /health | notes |",
     "|---|--:|--:|--:|--:|--:|---|",

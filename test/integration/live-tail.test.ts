@@ -1,5 +1,9 @@
 /** The live tail: GET /partitions/:key/stream pushes each appended event over a WebSocket. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { partitionStub } from "../../src/objects/partition/client.js";
+import type { Partition } from "../../src/objects/partition/object.js";
 import { call, expectProblem, json, newTenant } from "../helpers/api.js";
 
 type Frame = { type: string; partition?: string; lastSequence?: number; event?: Record<string, unknown> };
@@ -59,13 +63,19 @@ describe("live tail", () => {
   });
 
   it("a tail opened after every earlier one closed, and after publishes nobody watched, gets the next events", async () => {
-    const { apiKey } = await newTenant();
+    const { tenantId, apiKey } = await newTenant();
+    const stub = partitionStub(env, tenantId, "tail-again");
+    const sockets = () => runInDurableObject(stub, (_o: Partition, state) => state.getWebSockets().length);
+    // Whether the partition still looks for tails on a publish (live-tail.ts).
+    const looks = () => runInDurableObject(stub, (o: Partition) => (o as unknown as { tail: { mayHaveTails: boolean } }).tail.mayHaveTails);
     const first = await open("/partitions/tail-again/stream", apiKey);
     await vi.waitFor(() => expect(first.frames[0]).toMatchObject({ type: "ready", lastSequence: 0 }));
     first.ws.close(1000, "done");
+    await vi.waitFor(async () => expect(await sockets()).toBe(0));
     // Published with no tail open: the partition stops looking for tails until one is accepted.
     await publish(apiKey, "tail-again", { n: 1 });
     await publish(apiKey, "tail-again", { n: 2 });
+    expect(await looks()).toBe(false);
     const second = await open("/partitions/tail-again/stream", apiKey);
     await vi.waitFor(() => expect(second.frames[0]).toMatchObject({ type: "ready", lastSequence: 2 }));
     await publish(apiKey, "tail-again", { n: 3 });
