@@ -21,8 +21,8 @@
  * moves with the neighbours' load, while the CPU cost per delivery does not (much).
  *
  * Publish floor: autocannon against `POST /insert` with the same body, connections and slice
- * lengths as `POST /events`. Each slice also records requests per CPU-second of the calibration worker's
- * process group, compared with `POST /events`'s requests per CPU-second of edgebus's.
+ * lengths as `POST /events`. Each slice also records the calibration worker's process-group CPU
+ * time, so the floor's requests per CPU-second compare with `POST /events`'s of edgebus's.
  */
 import { Agent, request } from "node:http";
 import { measure, round } from "./load.mjs";
@@ -100,11 +100,11 @@ export async function bracketOutbound(ctx, between) {
 
 /**
  * Measures the publish floor interleaved with `between` (the publish it calibrates); returns the
- * calibration record and `between`'s records. The floor is warmed up first; then the publish's
- * measured seconds are cut into slices with a floor slice of the same length beside each, in the
- * order floor, publish, publish, floor, floor… (load.mjs, `interleave`). Two slices at a time
- * rather than one round before and one after: the machine's load drifts within seconds, and
- * alternating short slices halved the spread of the ratio in alternated runs (BENCHMARKS.md).
+ * calibration record and `between`'s records. The publish's measured seconds are cut into slices
+ * with a floor slice of the same length beside each, in the order floor, publish, publish,
+ * floor, floor… (load.mjs, `interleave`); the floor warms up before its first slice. Short
+ * alternated slices rather than one round before and one after: the machine's load drifts within
+ * seconds, and the slices halved the spread of the ratio between runs (BENCHMARKS.md).
  */
 export async function bracketInsert(ctx, between) {
   const rec = record("calibration.insert", "Publish floor: calibration worker, one DO call + one SQLite insert", "calibration");

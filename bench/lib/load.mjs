@@ -47,10 +47,10 @@ function once(opts) {
  * 2xx requests per CPU-second of the measured run (warm-up excluded).
  *
  * `interleave` (optional, `{ slices, sliceSec, run }`): instead of `durationSec` at once, the
- * measurement runs `slices` slices of `sliceSec` seconds, and `run()` (another measurement, such as a floor this figure is compared with) runs
- * between them in the order A B B A A B…: both sides then see the same load of the machine, and
- * neither is always first. The result adds up the slices (their requests, time and CPU) and
- * takes the percentiles over all of their responses.
+ * measurement runs `slices` slices of `sliceSec` seconds, and `run()` (another measurement, such
+ * as a floor this figure is compared with) runs between them in the order A B B A A B…: both
+ * sides then see the same load of the machine, and neither is always first. The result adds up
+ * the slices (their requests, time and CPU) and takes the percentiles over all their responses.
  */
 export async function measure({ url, request, connections, durationSec, warmupSec, perRequest = 1, cpu, interleave }) {
   const base = { url, connections, requests: [request] };

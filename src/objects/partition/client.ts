@@ -3,7 +3,6 @@
  * partition key; events without a key go to `_shard-<n>`, n from a hash of the event id, so a
  * retried publish lands in the same partition.
  */
-
 import { AUTO_SHARDS } from "../../config.js";
 import { hash32 } from "../../domain/ids.js";
 import { objectId } from "../kit/object-id.js";

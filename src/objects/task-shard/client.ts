@@ -2,7 +2,6 @@
  * Addressing for the work queues: which TaskShard holds a task (`${tenantId}/${hash32(id) % 16}`)
  * and which queue carries a priority. Shared by the routes, the consumer and the objects themselves.
  */
-
 import { hash32 } from "../../domain/ids.js";
 import { type Priority, TASK_SHARDS } from "../../schemas/task.js";
 import { objectId } from "../kit/object-id.js";
