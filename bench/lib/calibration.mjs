@@ -113,10 +113,7 @@ export async function bracketInsert(ctx, between) {
   const sliceSec = durationSec >= 4 ? 2 : 1;
   const slices = 2 * Math.max(1, Math.ceil(durationSec / (2 * sliceSec)));
   const started = Date.now();
-  ctx.log.start(
-    rec,
-    `${connections} connections, warm-up ${warmupSec} s, ${slices} slices of ${round(sliceSec, 2)} s between the publish's`,
-  );
+  ctx.log.start(rec, `${connections} connections, warm-up ${warmupSec} s, ${slices} slices of ${sliceSec} s between the publish's`);
   const rounds = [];
   const request = { method: "POST", path: "/insert", headers: { "content-type": "application/json" }, body: eventBody("bench.none") };
   const slice = (warmup) =>
