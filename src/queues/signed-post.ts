@@ -5,9 +5,13 @@
  */
 import { classifyResponse, type ResponseClass } from "../domain/backoff.js";
 import { buildDeliveryHeaders } from "../domain/signing.js";
-import { readLimited } from "../domain/streams.js";
+import { drainLimited, readLimited } from "../domain/streams.js";
 import { checkTarget } from "../domain/targets.js";
 import type { SigningSecret } from "../schemas/subscription.js";
+
+/** An answer body is read to its end (keeping the connection) up to this size and for this long. */
+const DRAIN_BYTES = 64 * 1024;
+const DRAIN_MS = 1_000;
 
 export interface SignedPost {
   url: string;
@@ -72,14 +76,15 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
       redirect: "manual",
       signal: abort.signal,
     });
+    const durationMs = Date.now() - started;
     // A body over the limit is not kept, but the answer's status still counts (2xx is success).
     const responseText = p.keepResponseBytes ? await readText(res, p.keepResponseBytes) : undefined;
-    if (!p.keepResponseBytes) await res.body?.cancel();
+    if (!p.keepResponseBytes) await discardBody(res);
     const cls = classifyResponse(res.status);
     return {
       class: cls,
       statusCode: res.status,
-      durationMs: Date.now() - started,
+      durationMs,
       retryAfter: res.headers.get("retry-after"),
       ...(cls !== "success" ? { error: `receiver answered ${res.status}` } : {}),
       ...(responseText !== undefined ? { responseText } : {}),
@@ -94,6 +99,21 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A webhook's answer body is not kept, but a short one is read to its end: the runtime then
+ * reuses the connection for the next delivery to that receiver, where a cancelled body closes it
+ * (one new connection, and in production one TLS handshake, per delivery). A longer body, or one
+ * still arriving after DRAIN_MS or that fails, is dropped with its connection; the status counts
+ * either way, and the delivery's slot is not held for long.
+ */
+async function discardBody(res: Response): Promise<void> {
+  try {
+    await drainLimited(res.body, DRAIN_BYTES, DRAIN_MS);
+  } catch {
+    // Only the connection is lost.
   }
 }
 

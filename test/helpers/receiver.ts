@@ -13,11 +13,22 @@ export interface Received {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** Which of the receiver's TCP connections it came on (numbered from 1 as they open). */
+  connection: number;
+  /** How many requests that connection had carried before this one (any bucket's). */
+  earlierOnConnection: number;
 }
 
 /** How a bucket answers: `responses` are used in order (the last one repeats). */
 export interface Script {
-  responses: Array<{ status: number; delayMs?: number; headers?: Record<string, string>; body?: string }>;
+  responses: Array<{
+    status: number;
+    delayMs?: number;
+    headers?: Record<string, string>;
+    body?: string;
+    /** Send the status and the first bytes of the body, then never finish it. */
+    stallBody?: boolean;
+  }>;
   /** Fail (with `status` 500) every n-th request instead of using `responses`. */
   failEvery?: number;
 }
@@ -44,6 +55,9 @@ export async function startReceiver(port = 0): Promise<ReceiverHandle> {
     res.end(body);
   };
 
+  const connections = new WeakMap<object, { id: number; requests: number }>();
+  let opened = 0;
+
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const [, kind, bucket = "default"] = url.pathname.split("/");
@@ -62,7 +76,16 @@ export async function startReceiver(port = 0): Promise<ReceiverHandle> {
     logs.set(bucket, list);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : (v ?? "");
-    list.push({ at: Date.now(), method: req.method ?? "GET", path: url.pathname, headers, body });
+    const socket = connections.get(req.socket) ?? { id: 0, requests: 0 };
+    list.push({
+      at: Date.now(),
+      method: req.method ?? "GET",
+      path: url.pathname,
+      headers,
+      body,
+      connection: socket.id,
+      earlierOnConnection: socket.requests++,
+    });
     const script = scripts.get(bucket);
     if (script?.failEvery && list.length % script.failEvery === 0) {
       send(res, 500, JSON.stringify({ error: "scripted failure" }));
@@ -72,9 +95,15 @@ export async function startReceiver(port = 0): Promise<ReceiverHandle> {
     const r = responses[Math.min(list.length - 1, responses.length - 1)] ?? { status: 200 };
     if (r.delayMs) await new Promise((done) => setTimeout(done, r.delayMs));
     if (res.destroyed) return;
+    if (r.stallBody) {
+      res.writeHead(r.status, { "content-type": "application/json" });
+      res.write('{"ok":');
+      return;
+    }
     send(res, r.status, r.body ?? JSON.stringify({ ok: true }), r.headers);
   });
 
+  server.on("connection", (socket) => connections.set(socket, { id: ++opened, requests: 0 }));
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const { port: bound } = server.address() as AddressInfo;
   return {

@@ -194,6 +194,30 @@ describe.concurrent("delivery outcomes", () => {
     );
   });
 
+  it("counts the status of an answer whose body is too long or never ends, and drops the body", async () => {
+    const { apiKey } = await newTenant();
+    const long = bucket("long");
+    const stalled = bucket("stalled");
+    await script(long.name, { responses: [{ status: 200, body: JSON.stringify({ pad: "x".repeat(200_000) }) }] });
+    await script(stalled.name, { responses: [{ status: 200, stallBody: true }] });
+    // One request at a time and a long timeout: the stalled body must not hold the slot until then.
+    const policy = { retryPolicy: { maxAttempts: 3, backoffMs: 1000, timeoutMs: 20_000 }, rateLimit: { maxInFlight: 1 } };
+    const hooks = [await register(apiKey, { url: long.url, ...policy }), await register(apiKey, { url: stalled.url, ...policy })];
+    await publish(apiKey);
+    await publish(apiKey);
+    const got = await waitFor(stalled.name, 2, 10_000);
+    expect(gaps(got)[0]).toBeLessThan(5_000);
+    for (const hook of hooks) {
+      await eventually(async () => {
+        const { deliveries } = await log(apiKey, hook.webhookId);
+        expect(deliveries).toHaveLength(2);
+        for (const d of deliveries) expect(d).toMatchObject({ status: "DELIVERED", attempts: [{ attempt: 1, statusCode: 200 }] });
+      });
+    }
+    expect(await received(long.name)).toHaveLength(2);
+    expect(await received(stalled.name)).toHaveLength(2);
+  });
+
   it("disables the webhook on 410 and publishes webhook.disabled", async () => {
     const { apiKey } = await newTenant();
     const gone = bucket("gone");
@@ -329,6 +353,24 @@ describe.concurrent("delivery outcomes", () => {
       expect(ok).toEqual(ids);
     }, 40_000);
   }, 60_000);
+});
+
+// Not concurrent: the tests above share the receiver's connections while they run.
+describe("connections", () => {
+  it("reads each short answer to its end, so deliveries reuse the receiver's connection", async () => {
+    const { apiKey } = await newTenant();
+    const hook = bucket();
+    await register(apiKey, { url: hook.url });
+    for (let n = 1; n <= 6; n++) {
+      await publish(apiKey, { n });
+      await waitFor(hook.name, n);
+    }
+    // A cancelled answer closes its connection: every delivery would come on a new one. (Other
+    // test files may use the receiver meanwhile, and a delivery that finds every open connection
+    // busy opens one.)
+    const got = await received(hook.name);
+    expect(got.filter((r) => r.earlierOnConnection > 0).length).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe("endpoint health", () => {
