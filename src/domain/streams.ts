@@ -17,8 +17,9 @@ export async function readLimited(stream: ReadableStream<Uint8Array> | null, lim
 
 /**
  * Reads `stream` to its end and keeps nothing: true when it ended within `limit` bytes and `ms`
- * milliseconds; otherwise it is cancelled there and false. An HTTP response read to its end
- * leaves its connection open for the next request; a cancelled one closes it.
+ * milliseconds; otherwise it is cancelled there and false (also when reading fails). An HTTP
+ * response read to its end leaves its connection open for the next request; a cancelled one
+ * closes it.
  */
 export async function drainLimited(stream: ReadableStream<Uint8Array> | null, limit: number, ms: number): Promise<boolean> {
   if (!stream) return true;
@@ -31,6 +32,8 @@ export async function drainLimited(stream: ReadableStream<Uint8Array> | null, li
   }, ms);
   try {
     return (await consume(reader, limit)) !== null && !late;
+  } catch {
+    return false;
   } finally {
     clearTimeout(timer);
   }

@@ -76,10 +76,18 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
       redirect: "manual",
       signal: abort.signal,
     });
-    const durationMs = Date.now() - started;
-    // A body over the limit is not kept, but the answer's status still counts (2xx is success).
-    const responseText = p.keepResponseBytes ? await readText(res, p.keepResponseBytes) : undefined;
-    if (!p.keepResponseBytes) await discardBody(res);
+    // A task's result is part of its work: its time runs until the body is read. A webhook's
+    // answer is timed to its status, then read to its end and dropped (discardBody).
+    let responseText: string | undefined;
+    let durationMs: number;
+    if (p.keepResponseBytes) {
+      // A body over the limit is not kept, but the answer's status still counts (2xx is success).
+      responseText = await readText(res, p.keepResponseBytes);
+      durationMs = Date.now() - started;
+    } else {
+      durationMs = Date.now() - started;
+      await discardBody(res);
+    }
     const cls = classifyResponse(res.status);
     return {
       class: cls,
@@ -103,18 +111,14 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
 }
 
 /**
- * A webhook's answer body is not kept, but a short one is read to its end: the runtime then
- * reuses the connection for the next delivery to that receiver, where a cancelled body closes it
- * (one new connection, and in production one TLS handshake, per delivery). A longer body, or one
- * still arriving after DRAIN_MS or that fails, is dropped with its connection; the status counts
- * either way, and the delivery's slot is not held for long.
+ * A webhook's answer body is not kept, but a short one is read to its end: the runtime can then
+ * reuse the connection for the next delivery to that receiver, where a cancelled body closes it
+ * (locally, one new connection per delivery). A longer body, or one still arriving after DRAIN_MS
+ * or that fails, is dropped with its connection; the status counts either way, and the delivery's
+ * slot is not held for long.
  */
 async function discardBody(res: Response): Promise<void> {
-  try {
-    await drainLimited(res.body, DRAIN_BYTES, DRAIN_MS);
-  } catch {
-    // Only the connection is lost.
-  }
+  await drainLimited(res.body, DRAIN_BYTES, DRAIN_MS);
 }
 
 async function readText(res: Response, limit: number): Promise<string | undefined> {

@@ -15,7 +15,7 @@ export interface Received {
   body: string;
   /** Which of the receiver's TCP connections it came on (numbered from 1 as they open). */
   connection: number;
-  /** How many requests that connection had carried before this one (any bucket's). */
+  /** How many deliveries (`/hook/…`, any bucket's) that connection had carried before this one; `_log` and `_script` requests do not count. */
   earlierOnConnection: number;
 }
 

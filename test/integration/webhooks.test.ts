@@ -194,7 +194,7 @@ describe.concurrent("delivery outcomes", () => {
     );
   });
 
-  it("counts the status of an answer whose body is too long or never ends, and drops the body", async () => {
+  it("counts the status of a long answer and of one whose body never ends, without waiting for its end", async () => {
     const { apiKey } = await newTenant();
     const long = bucket("long");
     const stalled = bucket("stalled");
@@ -370,7 +370,7 @@ describe("connections", () => {
     // busy opens one.)
     const got = await received(hook.name);
     expect(got.filter((r) => r.earlierOnConnection > 0).length).toBeGreaterThanOrEqual(3);
-  });
+  }, 60_000);
 });
 
 describe("endpoint health", () => {
