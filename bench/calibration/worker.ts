@@ -5,7 +5,7 @@
  * `POST /fanout?n=N&url=U&tag=T` — the outbound ceiling. Signs and POSTs N deliveries to the
  * receiver at U, all at once, and answers when every one has answered. It calls edgebus's own
  * `signedPost` (target check, X-Signature and webhook-signature HMACs, timeout, no redirects,
- * response body read and dropped), so the only difference from edgebus's delivery path is everything
+ * response body cancelled), so the only difference from edgebus's delivery path is everything
  * edgebus does around the POST: the queue, the Endpoint object, the partition's begin/record.
  *
  * `POST /insert` — the publish floor. One Durable Object call (16 objects, chosen at random like

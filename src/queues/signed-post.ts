@@ -5,13 +5,9 @@
  */
 import { classifyResponse, type ResponseClass } from "../domain/backoff.js";
 import { buildDeliveryHeaders } from "../domain/signing.js";
-import { drainLimited, readLimited } from "../domain/streams.js";
+import { readLimited } from "../domain/streams.js";
 import { checkTarget } from "../domain/targets.js";
 import type { SigningSecret } from "../schemas/subscription.js";
-
-/** An answer body is read to its end (keeping the connection) up to this size and for this long. */
-const DRAIN_BYTES = 64 * 1024;
-const DRAIN_MS = 1_000;
 
 export interface SignedPost {
   url: string;
@@ -76,23 +72,14 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
       redirect: "manual",
       signal: abort.signal,
     });
-    // A task's result is part of its work: its time runs until the body is read. A webhook's
-    // answer is timed to its status, then read to its end and dropped (discardBody).
-    let responseText: string | undefined;
-    let durationMs: number;
-    if (p.keepResponseBytes) {
-      // A body over the limit is not kept, but the answer's status still counts (2xx is success).
-      responseText = await readText(res, p.keepResponseBytes);
-      durationMs = Date.now() - started;
-    } else {
-      durationMs = Date.now() - started;
-      await discardBody(res);
-    }
+    // A body over the limit is not kept, but the answer's status still counts (2xx is success).
+    const responseText = p.keepResponseBytes ? await readText(res, p.keepResponseBytes) : undefined;
+    if (!p.keepResponseBytes) await res.body?.cancel();
     const cls = classifyResponse(res.status);
     return {
       class: cls,
       statusCode: res.status,
-      durationMs,
+      durationMs: Date.now() - started,
       retryAfter: res.headers.get("retry-after"),
       ...(cls !== "success" ? { error: `receiver answered ${res.status}` } : {}),
       ...(responseText !== undefined ? { responseText } : {}),
@@ -108,17 +95,6 @@ export async function signedPost(p: SignedPost): Promise<PostOutcome> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * A webhook's answer body is not kept, but a short one is read to its end: the runtime can then
- * reuse the connection for the next delivery to that receiver, where a cancelled body closes it
- * (locally, one new connection per delivery). A longer body, or one still arriving after DRAIN_MS
- * or that fails, is dropped with its connection; the status counts either way, and the delivery's
- * slot is not held for long.
- */
-async function discardBody(res: Response): Promise<void> {
-  await drainLimited(res.body, DRAIN_BYTES, DRAIN_MS);
 }
 
 async function readText(res: Response, limit: number): Promise<string | undefined> {

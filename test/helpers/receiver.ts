@@ -13,10 +13,6 @@ export interface Received {
   path: string;
   headers: Record<string, string>;
   body: string;
-  /** Which of the receiver's TCP connections it came on (numbered from 1 as they open). */
-  connection: number;
-  /** How many deliveries (`/hook/…`, any bucket's) that connection had carried before this one; `_log` and `_script` requests do not count. */
-  earlierOnConnection: number;
 }
 
 /** How a bucket answers: `responses` are used in order (the last one repeats). */
@@ -55,9 +51,6 @@ export async function startReceiver(port = 0): Promise<ReceiverHandle> {
     res.end(body);
   };
 
-  const connections = new WeakMap<object, { id: number; requests: number }>();
-  let opened = 0;
-
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const [, kind, bucket = "default"] = url.pathname.split("/");
@@ -76,16 +69,7 @@ export async function startReceiver(port = 0): Promise<ReceiverHandle> {
     logs.set(bucket, list);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : (v ?? "");
-    const socket = connections.get(req.socket) ?? { id: 0, requests: 0 };
-    list.push({
-      at: Date.now(),
-      method: req.method ?? "GET",
-      path: url.pathname,
-      headers,
-      body,
-      connection: socket.id,
-      earlierOnConnection: socket.requests++,
-    });
+    list.push({ at: Date.now(), method: req.method ?? "GET", path: url.pathname, headers, body });
     const script = scripts.get(bucket);
     if (script?.failEvery && list.length % script.failEvery === 0) {
       send(res, 500, JSON.stringify({ error: "scripted failure" }));
@@ -103,7 +87,6 @@ export async function startReceiver(port = 0): Promise<ReceiverHandle> {
     send(res, r.status, r.body ?? JSON.stringify({ ok: true }), r.headers);
   });
 
-  server.on("connection", (socket) => connections.set(socket, { id: ++opened, requests: 0 }));
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const { port: bound } = server.address() as AddressInfo;
   return {
